@@ -1,0 +1,11 @@
+"""Command line interface. Each module registers its commands on the shared Typer app."""
+
+from growthloop.cli import status  # noqa: F401 - registers commands
+from growthloop.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,47 @@
+"""The Typer app and the options every command shares; command modules register on `app`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from growthloop.workspace import Workspace
+
+app = typer.Typer(
+    help="growthloop: tracking, analysis, growth models and reports for operations teams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="GROWTHLOOP_DATA_DIR",
+        help="Data directory [default: ./growthloop-data].",
+        show_default=False,
+    ),
+]
+ProjectOpt = Annotated[
+    str | None, typer.Option("--project", help="Project slug [default: the default project].")
+]
+
+
+def open_workspace(data_dir: Path | None) -> Workspace:
+    return Workspace.open(data_dir)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error for the user and return the Exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.callback()
+def _root() -> None:
+    """growthloop: tracking, analysis, growth models and reports for operations teams."""

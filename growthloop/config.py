@@ -1,0 +1,96 @@
+"""Settings: defaults, then `<data dir>/growthloop.toml`, then GROWTHLOOP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATA_DIR = Path("growthloop-data")
+SETTINGS_FILE = "growthloop.toml"
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can configure. Field names are the keys of the settings file."""
+
+    model_config = SettingsConfigDict(env_prefix="GROWTHLOOP_", extra="forbid")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    metadata_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database; default: SQLite file in the data dir.",
+    )
+    default_project: str = "default"
+    session_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    secret_key: str | None = Field(
+        default=None, description="Signs session cookies; generated into the data dir if unset."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError(f"currency must be a 3-letter ISO 4217 code, got {value!r}")
+        return value.upper()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def metadata_database_url(self) -> str:
+        if self.metadata_url:
+            return self.metadata_url
+        return f"sqlite:///{(self.data_dir / 'metadata.sqlite').resolve()}"
+
+    def event_store_path(self, project: str | None = None) -> Path:
+        return self.data_dir / "events" / f"{project or self.default_project}.duckdb"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _settings_file_for(init_settings)
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def _settings_file_for(init_settings: PydanticBaseSettingsSource) -> Path:
+    given: dict[str, Any] = init_settings()
+    data_dir = given.get("data_dir") or os.environ.get("GROWTHLOOP_DATA_DIR") or DEFAULT_DATA_DIR
+    return Path(data_dir) / SETTINGS_FILE
+
+
+def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Settings:
+    """Settings for a data directory (None: GROWTHLOOP_DATA_DIR or ./growthloop-data)."""
+    if data_dir is not None:
+        overrides["data_dir"] = Path(data_dir)
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""The seeded synthetic demo business and the CDNOW real-data example."""

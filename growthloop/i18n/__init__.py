@@ -1,0 +1,1 @@
+"""UI and report strings in zh-CN and en."""

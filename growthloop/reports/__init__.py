@@ -1,0 +1,1 @@
+"""Review (复盘): weekly data report, campaign review, monthly review."""

@@ -1,0 +1,1 @@
+"""Storage: the DuckDB event store and the SQLAlchemy metadata database."""

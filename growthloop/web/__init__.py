@@ -1,0 +1,1 @@
+"""Web app: JSON API under /api and server-rendered pages."""

@@ -1,0 +1,78 @@
+"""The stores: settings, DuckDB event store schema, metadata migrations on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from growthloop.config import load_settings
+from growthloop.store.events import EventStore, StoreInUseError
+from growthloop.store.schema import TABLES
+from growthloop.workspace import Workspace
+
+
+def test_settings_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "growthloop.toml").write_text('timezone = "Europe/Berlin"\ncurrency = "eur"\n')
+    settings = load_settings(tmp_path)
+    assert settings.timezone == "Europe/Berlin"
+    assert settings.currency == "EUR"
+    monkeypatch.setenv("GROWTHLOOP_TIMEZONE", "UTC")
+    assert load_settings(tmp_path).timezone == "UTC"
+    monkeypatch.setenv("GROWTHLOOP_DATA_DIR", str(tmp_path))
+    assert load_settings().data_dir == tmp_path
+
+
+def test_settings_reject_unknown_timezone(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
+        load_settings(tmp_path, timezone="Mars/Olympus")
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path)
+    assert (settings.timezone, settings.currency) == ("Asia/Shanghai", "CNY")
+    assert settings.metadata_database_url.endswith("metadata.sqlite")
+
+
+def test_event_store_has_every_documented_column(tmp_path: Path) -> None:
+    with EventStore(tmp_path / "e.duckdb") as store:
+        for table in TABLES.values():
+            cols = [r[0] for r in store.con.execute(f"DESCRIBE {table.name}").fetchall()]
+            assert cols == list(table.column_names)
+    doc = (Path(__file__).parent.parent / "docs" / "data-model.md").read_text()
+    for table in TABLES.values():
+        assert f"## {table.name}" in doc
+        for col in table.columns:
+            assert f"| `{col.name}` |" in doc, f"docs/data-model.md lacks {table.name}.{col.name}"
+
+
+def test_second_writer_is_told_the_store_is_in_use(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "e.duckdb"
+    with EventStore(path):
+        code = (
+            "import sys; from pathlib import Path; from growthloop.store.events import EventStore, "
+            "StoreInUseError\ntry:\n EventStore(Path(sys.argv[1]))\nexcept StoreInUseError as e:\n"
+            " print(e); sys.exit(3)"
+        )
+        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert proc.returncode == 3, proc.stderr
+    assert "in use by another growthloop process" in proc.stdout
+    assert StoreInUseError.__doc__
+
+
+def test_metadata_migrates_on_both_databases(metadata_url: str, tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "d", metadata_url=metadata_url) as ws:
+        inspector = sa.inspect(ws.engine)
+        assert {"projects", "users", "import_runs", "alembic_version"} <= set(inspector.get_table_names())
+        [project] = ws.projects()
+        assert project.slug == "default"
+        assert project.ingestion_key.startswith("gl_")
+    # Opening again migrates nothing and keeps the project and its key.
+    with Workspace.open(tmp_path / "d", metadata_url=metadata_url) as ws:
+        [again] = ws.projects()
+        assert again.ingestion_key == project.ingestion_key
