@@ -59,7 +59,9 @@ def test_second_writer_is_told_the_store_is_in_use(tmp_path: Path) -> None:
             "StoreInUseError\ntry:\n EventStore(Path(sys.argv[1]))\nexcept StoreInUseError as e:\n"
             " print(e); sys.exit(3)"
         )
-        proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True
+        )
     assert proc.returncode == 3, proc.stderr
     assert "in use by another growthloop process" in proc.stdout
     assert StoreInUseError.__doc__
@@ -68,7 +70,9 @@ def test_second_writer_is_told_the_store_is_in_use(tmp_path: Path) -> None:
 def test_metadata_migrates_on_both_databases(metadata_url: str, tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "d", metadata_url=metadata_url) as ws:
         inspector = sa.inspect(ws.engine)
-        assert {"projects", "users", "import_runs", "alembic_version"} <= set(inspector.get_table_names())
+        assert {"projects", "users", "import_runs", "alembic_version"} <= set(
+            inspector.get_table_names()
+        )
         [project] = ws.projects()
         assert project.slug == "default"
         assert project.ingestion_key.startswith("gl_")

@@ -42,12 +42,23 @@ EVENTS = Table(
     "events",
     "One row per tracked event. Timestamps are UTC; the project time zone applies when grouping.",
     (
-        Column("uuid", "UUID NOT NULL", "Event id; derived from the content when the source has none."),
-        Column("event", "VARCHAR NOT NULL", "Event name ($pageview, purchase, ...).", required=True),
-        Column("distinct_id", "VARCHAR NOT NULL", "The id the SDK sent (anonymous or logged-in).", required=True),
+        Column(
+            "uuid", "UUID NOT NULL", "Event id; derived from the content when the source has none."
+        ),
+        Column(
+            "event", "VARCHAR NOT NULL", "Event name ($pageview, purchase, ...).", required=True
+        ),
+        Column(
+            "distinct_id",
+            "VARCHAR NOT NULL",
+            "The id the SDK sent (anonymous or logged-in).",
+            required=True,
+        ),
         Column("person_id", "VARCHAR NOT NULL", "Resolved person (see person_identities)."),
         Column("timestamp", "TIMESTAMP NOT NULL", "When it happened, UTC.", required=True),
-        Column("session_id", "VARCHAR", "Session: a gap of session_timeout_minutes starts a new one."),
+        Column(
+            "session_id", "VARCHAR", "Session: a gap of session_timeout_minutes starts a new one."
+        ),
         Column("properties", "JSON", "All event properties as sent."),
         Column("url", "VARCHAR", "Page or screen URL ($current_url)."),
         Column("path", "VARCHAR", "Path of url, without query string."),
@@ -73,9 +84,16 @@ PERSONS = Table(
     "persons",
     "One row per person; properties merged from $set / $set_once and imports.",
     (
-        Column("person_id", "VARCHAR NOT NULL", "Person id: the first identified distinct_id, else the anonymous one.", required=True),
+        Column(
+            "person_id",
+            "VARCHAR NOT NULL",
+            "Person id: the first identified distinct_id, else the anonymous one.",
+            required=True,
+        ),
         Column("created_at", "TIMESTAMP NOT NULL", "First seen, UTC."),
-        Column("is_identified", "BOOLEAN NOT NULL", "True once a logged-in id belongs to the person."),
+        Column(
+            "is_identified", "BOOLEAN NOT NULL", "True once a logged-in id belongs to the person."
+        ),
         Column("properties", "JSON", "Person properties."),
         Column("updated_at", "TIMESTAMP NOT NULL", "Last change, UTC."),
     ),
@@ -98,7 +116,9 @@ ORDERS = Table(
     "Orders from the shop backend or imports; order_id is unique.",
     (
         Column("order_id", "VARCHAR NOT NULL", "Order id, unique.", required=True),
-        Column("distinct_id", "VARCHAR NOT NULL", "Buyer id as the source knows it.", required=True),
+        Column(
+            "distinct_id", "VARCHAR NOT NULL", "Buyer id as the source knows it.", required=True
+        ),
         Column("person_id", "VARCHAR NOT NULL", "Resolved person."),
         Column("timestamp", "TIMESTAMP NOT NULL", "Order time, UTC.", required=True),
         Column("amount", f"{MONEY} NOT NULL", "Amount paid.", required=True),
@@ -133,7 +153,12 @@ CONTENT_ITEMS = Table(
     (
         Column("item_id", "VARCHAR NOT NULL", "Content id, unique.", required=True),
         Column("title", "VARCHAR NOT NULL", "Title.", required=True),
-        Column("channel", "VARCHAR NOT NULL", "Where it is published (WeChat, Xiaohongshu, ...).", required=True),
+        Column(
+            "channel",
+            "VARCHAR NOT NULL",
+            "Where it is published (WeChat, Xiaohongshu, ...).",
+            required=True,
+        ),
         Column("format", "VARCHAR", "article, video, post, live, ..."),
         Column("topic", "VARCHAR", "Topic or column."),
         Column("author", "VARCHAR", "Author."),
@@ -163,5 +188,6 @@ CONTENT_METRICS = Table(
 )
 
 TABLES: dict[str, Table] = {
-    t.name: t for t in (EVENTS, PERSONS, PERSON_IDENTITIES, ORDERS, SPEND, CONTENT_ITEMS, CONTENT_METRICS)
+    t.name: t
+    for t in (EVENTS, PERSONS, PERSON_IDENTITIES, ORDERS, SPEND, CONTENT_ITEMS, CONTENT_METRICS)
 }
