@@ -1,0 +1,239 @@
+"""The overview KPIs (运营概览) over one project's event store.
+
+A period is a range of whole days [start, end] in the project time zone; the previous period is
+the same number of days just before it. Event and order timestamps are stored in UTC and are
+compared with the UTC instants of the local midnights, and grouped into local days.
+
+Definitions (docs/web.md repeats them for users):
+
+- visitors (访客数): distinct persons (events.person_id) with at least one event in the period.
+- new users (新增用户): distinct persons with a `signup` event in the period.
+- active users (活跃用户): distinct *identified* persons (persons.is_identified: signed up or
+  logged in at some time) with at least one event in the period.
+- orders (订单数): rows of the orders table whose timestamp falls in the period.
+- GMV (成交额): sum of orders.amount over those orders. Only orders in the project currency are
+  counted, in orders, GMV, buyers and AOV alike.
+- conversion rate (支付转化率): paying buyers / visitors, where paying buyers are the distinct
+  orders.person_id of the period's orders.
+- AOV (客单价): GMV / orders.
+
+Change is (current - previous) / previous, absent when the previous value is 0 or absent.
+Daily values (the sparklines) apply the same definitions to each local day.
+
+Traffic by channel counts sessions in the period: a session (events.session_id) belongs to the
+channel of its earliest event in the period that has a channel; sessions without any channel are
+left out.
+
+A KPI is returned only when its data exists: visitors when there are events, new users when there
+are signups, active users when there are identified persons, order KPIs when there are orders in
+the current or the previous period; conversion rate and AOV only when they are defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+KPI_NAMES = (
+    "visitors",
+    "new_users",
+    "active_users",
+    "orders",
+    "gmv",
+    "conversion_rate",
+    "aov",
+)
+MONEY_KPIS = frozenset({"gmv", "aov"})
+RATIO_KPIS = frozenset({"conversion_rate"})
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days [start, end], both included, in the project time zone."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+
+    @classmethod
+    def last_days(cls, end: date, days: int) -> Period:
+        return cls(end - timedelta(days=days - 1), end)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(self.days)]
+
+    def utc_bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """The UTC instants (naive, as stored) of the first midnight and the midnight after."""
+        lo = datetime.combine(self.start, time(), tz).astimezone(UTC).replace(tzinfo=None)
+        end = self.end + timedelta(days=1)
+        hi = datetime.combine(end, time(), tz).astimezone(UTC).replace(tzinfo=None)
+        return lo, hi
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    value: float
+    previous: float | None
+    change: float | None
+    daily: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str
+    sessions: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Overview:
+    period: Period
+    previous: Period
+    currency: str
+    kpis: tuple[Kpi, ...]
+    channels: tuple[ChannelRow, ...]
+    dates: tuple[date, ...]
+
+    def kpi(self, name: str) -> Kpi | None:
+        return next((k for k in self.kpis if k.name == name), None)
+
+
+_LOCAL_DAY = "CAST(timezone(?, timestamp AT TIME ZONE 'UTC') AS DATE)"
+
+_EVENT_SQL = f"""
+WITH ev AS (
+  SELECT person_id, event, timestamp >= ? AS cur, {_LOCAL_DAY} AS day
+  FROM events WHERE timestamp >= ? AND timestamp < ?
+), known AS (SELECT person_id FROM persons WHERE is_identified)
+SELECT cur, day,
+  count(DISTINCT person_id) AS visitors,
+  count(DISTINCT person_id) FILTER (WHERE event = 'signup') AS new_users,
+  count(DISTINCT person_id) FILTER (WHERE person_id IN (SELECT person_id FROM known))
+    AS active_users
+FROM ev GROUP BY GROUPING SETS ((cur), (day))
+"""
+
+_ORDER_SQL = f"""
+WITH o AS (
+  SELECT person_id, amount, timestamp >= ? AS cur, {_LOCAL_DAY} AS day
+  FROM orders WHERE timestamp >= ? AND timestamp < ? AND currency = ?
+)
+SELECT cur, day, count(*) AS orders, sum(amount) AS gmv, count(DISTINCT person_id) AS buyers
+FROM o GROUP BY GROUPING SETS ((cur), (day))
+"""
+
+_CHANNEL_SQL = """
+SELECT channel, count(*) AS sessions FROM (
+  SELECT session_id, arg_min(channel, timestamp) AS channel
+  FROM events
+  WHERE timestamp >= ? AND timestamp < ? AND session_id IS NOT NULL AND channel IS NOT NULL
+  GROUP BY session_id
+) GROUP BY channel ORDER BY sessions DESC, channel
+"""
+
+_Row = dict[str, float]
+
+
+def _grouped(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object]
+) -> tuple[dict[bool, _Row], dict[date, _Row]]:
+    """Split GROUPING SETS output into per-period totals and per-day rows."""
+    cursor = con.execute(sql, params)
+    names = [d[0] for d in cursor.description or []]
+    totals: dict[bool, _Row] = {}
+    daily: dict[date, _Row] = {}
+    for row in cursor.fetchall():
+        values = {n: float(v or 0) for n, v in zip(names[2:], row[2:], strict=True)}
+        if row[1] is None:
+            totals[bool(row[0])] = values
+        else:
+            daily[row[1]] = values
+    return totals, daily
+
+
+def _derive(row: _Row) -> dict[str, float | None]:
+    """All KPI values of one period or day from its counted rows."""
+    visitors = row.get("visitors", 0.0)
+    orders = row.get("orders", 0.0)
+    gmv = row.get("gmv", 0.0)
+    return {
+        "visitors": visitors,
+        "new_users": row.get("new_users", 0.0),
+        "active_users": row.get("active_users", 0.0),
+        "orders": orders,
+        "gmv": gmv,
+        "conversion_rate": row.get("buyers", 0.0) / visitors if visitors else None,
+        "aov": gmv / orders if orders else None,
+    }
+
+
+def _available(con: duckdb.DuckDBPyConnection, totals: dict[bool, _Row]) -> set[str]:
+    """KPIs that have data behind them (see the module docstring)."""
+    both = [totals.get(True, {}), totals.get(False, {})]
+    have: set[str] = set()
+    if any(t.get("visitors") for t in both):
+        have |= {"visitors", "conversion_rate"}
+    if any(t.get("new_users") for t in both):
+        have.add("new_users")
+    identified = con.execute("SELECT count(*) FROM persons WHERE is_identified").fetchone()
+    if identified and identified[0] and "visitors" in have:
+        have.add("active_users")
+    if any(t.get("orders") for t in both):
+        have |= {"orders", "gmv", "aov"}
+    else:
+        have.discard("conversion_rate")
+    return have
+
+
+def compute_overview(
+    con: duckdb.DuckDBPyConnection, period: Period, tz: ZoneInfo, currency: str
+) -> Overview:
+    """KPIs for `period` with change against the previous period, daily values and channels."""
+    previous = period.previous()
+    lo, _ = previous.utc_bounds(tz)
+    cur_lo, hi = period.utc_bounds(tz)
+    base = [cur_lo, tz.key, lo, hi]
+    ev_totals, ev_daily = _grouped(con, _EVENT_SQL, base)
+    or_totals, or_daily = _grouped(con, _ORDER_SQL, [*base, currency])
+    totals = {k: {**ev_totals.get(k, {}), **or_totals.get(k, {})} for k in (True, False)}
+    have = _available(con, totals)
+    current, before = _derive(totals[True]), _derive(totals[False])
+    days = period.dates()
+    per_day = [_derive({**ev_daily.get(d, {}), **or_daily.get(d, {})}) for d in days]
+    kpis = []
+    for name in KPI_NAMES:
+        value = current[name]
+        if name not in have or value is None:
+            continue
+        prev = before[name]
+        change = (value - prev) / prev if prev else None
+        kpis.append(Kpi(name, value, prev, change, tuple(d[name] for d in per_day)))
+    rows = con.execute(_CHANNEL_SQL, [cur_lo, hi]).fetchall()
+    total_sessions = sum(int(r[1]) for r in rows)
+    channels = tuple(ChannelRow(str(r[0]), int(r[1]), int(r[1]) / total_sessions) for r in rows)
+    return Overview(period, previous, currency, tuple(kpis), channels, tuple(days))
+
+
+def last_data_day(con: duckdb.DuckDBPyConnection, tz: ZoneInfo) -> date | None:
+    """The latest local day with an event or order, or None for an empty store."""
+    row = con.execute(
+        "SELECT greatest((SELECT max(timestamp) FROM events), (SELECT max(timestamp) FROM orders))"
+    ).fetchone()
+    if not row or row[0] is None:
+        return None
+    stamp: datetime = row[0]
+    return stamp.replace(tzinfo=UTC).astimezone(tz).date()

@@ -1,0 +1,16 @@
+"""The JSON API under /api: one router per capability, listed in ROUTERS."""
+
+from fastapi import APIRouter
+
+from growthloop.web.api import dashboards, docs, insights, me, overview, projects, tokens, users
+
+ROUTERS: list[APIRouter] = [
+    me.router,
+    overview.router,
+    insights.router,
+    dashboards.router,
+    tokens.router,
+    users.router,
+    projects.router,
+    docs.router,
+]

@@ -1,0 +1,24 @@
+"""GET /api/me: who the caller is."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from growthloop.web.security import Viewer
+
+router = APIRouter(prefix="/api", tags=["account"])
+
+
+class Me(BaseModel):
+    id: int
+    name: str
+    role: str
+    auth: str
+
+
+@router.get("/me")
+def me(principal: Viewer) -> Me:
+    """The authenticated user, their role and how they authenticated (session or token)."""
+    a = principal.account
+    return Me(id=a.id, name=a.name, role=a.role.name, auth=principal.via)

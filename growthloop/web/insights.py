@@ -1,0 +1,146 @@
+"""Saved insights: typed specs of the kinds the web app can show today, and their runners.
+
+A registry maps each spec kind to a runner that turns a spec into a card for a dashboard. The
+analysis kinds (trends, funnels, ...) join the registry when they arrive; the overview's cards
+are the first kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import duckdb
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from growthloop.analytics.kpis import KPI_NAMES, Overview, Period, compute_overview, last_data_day
+from growthloop.i18n import Formatter, Translator
+from growthloop.store.events import EventStore
+from growthloop.web.overview_view import (
+    KpiCard,
+    channel_figure,
+    kpi_card,
+    trend_figure,
+)
+
+KpiName = Literal[
+    "visitors", "new_users", "active_users", "orders", "gmv", "conversion_rate", "aov"
+]
+assert set(KpiName.__args__) == set(KPI_NAMES)  # type: ignore[attr-defined]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    days: int = Field(
+        default=30, ge=1, le=366, description="Days ending on the last day with data."
+    )
+
+
+class KpiSpec(_Spec):
+    """One overview KPI card with its change and sparkline."""
+
+    kind: Literal["kpi"] = "kpi"
+    metric: KpiName
+
+
+class ChannelsSpec(_Spec):
+    """Sessions by channel."""
+
+    kind: Literal["channels"] = "channels"
+
+
+class TrendSpec(_Spec):
+    """Daily visitors, orders and GMV."""
+
+    kind: Literal["trend"] = "trend"
+
+
+InsightSpec = Annotated[KpiSpec | ChannelsSpec | TrendSpec, Field(discriminator="kind")]
+spec_adapter: TypeAdapter[KpiSpec | ChannelsSpec | TrendSpec] = TypeAdapter(InsightSpec)
+
+
+@contextmanager
+def read_cursor(store: EventStore) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of its own per request (DuckDB connections are not shared across threads)."""
+    cursor = store.con.cursor()
+    try:
+        cursor.execute("SET TimeZone = 'UTC'")
+        yield cursor
+    finally:
+        cursor.close()
+
+
+@dataclass
+class RunContext:
+    """What runners share while one page renders: the store, locale, and computed overviews."""
+
+    cursor: duckdb.DuckDBPyConnection
+    settings_tz: ZoneInfo
+    currency: str
+    t: Translator
+    fmt: Formatter
+    _overviews: dict[int, Overview] = field(default_factory=dict)
+
+    def overview(self, days: int) -> Overview:
+        if days not in self._overviews:
+            end = last_data_day(self.cursor, self.settings_tz)
+            if end is None:
+                end = datetime.now(self.settings_tz).date()
+            self._overviews[days] = compute_overview(
+                self.cursor, Period.last_days(end, days), self.settings_tz, self.currency
+            )
+        return self._overviews[days]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A rendered insight: a KPI card, a Plotly figure, or nothing (no data in the period)."""
+
+    kind: str
+    period: str
+    kpi: KpiCard | None = None
+    figure: dict[str, Any] | None = None
+
+    @property
+    def has_data(self) -> bool:
+        return self.kpi is not None or self.figure is not None
+
+
+def _period_text(overview: Overview, fmt: Formatter) -> str:
+    return fmt.date_range(overview.period.start, overview.period.end)
+
+
+def run_kpi(spec: KpiSpec, ctx: RunContext) -> Card:
+    overview = ctx.overview(spec.days)
+    kpi = overview.kpi(spec.metric)
+    card = kpi_card(kpi, ctx.t, ctx.fmt) if kpi else None
+    return Card("kpi", _period_text(overview, ctx.fmt), kpi=card)
+
+
+def run_channels(spec: ChannelsSpec, ctx: RunContext) -> Card:
+    overview = ctx.overview(spec.days)
+    figure = channel_figure(overview, ctx.t)
+    return Card("channels", _period_text(overview, ctx.fmt), figure=figure)
+
+
+def run_trend(spec: TrendSpec, ctx: RunContext) -> Card:
+    overview = ctx.overview(spec.days)
+    figure = trend_figure(overview, ctx.t, ctx.fmt)
+    return Card("trend", _period_text(overview, ctx.fmt), figure=figure)
+
+
+RUNNERS: dict[str, Callable[[Any, RunContext], Card]] = {
+    "kpi": run_kpi,
+    "channels": run_channels,
+    "trend": run_trend,
+}
+
+
+def run_insight(spec: dict[str, Any], ctx: RunContext) -> Card:
+    """Validate a stored spec and run it with the runner its kind names."""
+    parsed = spec_adapter.validate_python(spec)
+    return RUNNERS[parsed.kind](parsed, ctx)

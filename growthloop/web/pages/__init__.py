@@ -1,0 +1,13 @@
+"""Server-rendered pages: one router per capability, listed in ROUTERS."""
+
+from fastapi import APIRouter
+
+from growthloop.web.pages import account, admin, auth, dashboards, overview
+
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    overview.router,
+    dashboards.router,
+    account.router,
+    admin.router,
+]
