@@ -1,0 +1,99 @@
+"""What an analysis runs against: an Ibis backend over the event store, the time zone and "now"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+
+from growthloop.analytics.dates import ResolvedRange, resolve_range
+from growthloop.analytics.filters import all_filters, needs_persons, with_persons
+from growthloop.analytics.spec import DateRange, PropertyFilter, PropertyRef
+from growthloop.store.schema import EVENTS, PERSONS, Table
+from growthloop.workspace import Workspace
+
+# Ibis types of the store's SQL types. Tables are declared from growthloop.store.schema rather
+# than looked up in the database: the schema is ours and fixed, and the lookup goes through a
+# DuckDB API that recent DuckDB releases deprecate.
+_IBIS_TYPES = {
+    "VARCHAR": "string",
+    "UUID": "uuid",
+    "TIMESTAMP": "timestamp(6)",
+    "JSON": "json",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "BIGINT": "int64",
+    "DECIMAL(18,2)": "decimal(18, 2)",
+}
+
+
+def ibis_table(table: Table) -> ir.Table:
+    """An unbound Ibis table with the columns of one of the store's tables."""
+    columns = {}
+    for col in table.columns:
+        sql_type = col.sql_type.removesuffix(" NOT NULL")
+        dtype = ibis.dtype(_IBIS_TYPES[sql_type])
+        columns[col.name] = dtype.copy(nullable=not col.sql_type.endswith("NOT NULL"))
+    return ibis.table(ibis.schema(columns), name=table.name)
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """An Ibis backend holding the `events` and `persons` tables, read in time zone `tz`.
+
+    `now_utc` (naive UTC) anchors relative date ranges, so a saved spec such as "-7d" gives the
+    same answer for everyone asking at the same moment.
+    """
+
+    backend: ibis.BaseBackend
+    tz: ZoneInfo
+    now_utc: datetime
+
+    @classmethod
+    def for_workspace(
+        cls, ws: Workspace, project: str | None = None, now_utc: datetime | None = None
+    ) -> QueryContext:
+        """Run on a project's DuckDB event store (sharing the workspace's open connection)."""
+        con = ws.events(project).con
+        now = now_utc or datetime.now(UTC).replace(tzinfo=None)
+        return cls(ibis.duckdb.from_connection(con), ws.settings.tz, now)
+
+    def resolve(self, date_range: DateRange) -> ResolvedRange:
+        return resolve_range(date_range, self.tz, self.now_utc)
+
+    def events(self) -> ir.Table:
+        return ibis_table(EVENTS)
+
+    def persons(self) -> ir.Table:
+        return ibis_table(PERSONS)
+
+    def execute(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """Run an expression on the backend; rows as dicts."""
+        rows: list[dict[str, Any]] = self.backend.to_pyarrow(expr).to_pylist()
+        return rows
+
+    def scoped_events(
+        self,
+        start_utc: datetime | None,
+        end_utc: datetime | None,
+        filters: Iterable[PropertyFilter] = (),
+        extra_refs: Iterable[PropertyRef | None] = (),
+    ) -> ir.Table:
+        """Events in [start_utc, end_utc) passing `filters`, joined with person properties when
+        a filter or one of `extra_refs` (breakdowns, step filters) needs them."""
+        filters = tuple(filters)
+        events = self.events()
+        if start_utc is not None:
+            events = events.filter(events.timestamp >= start_utc)
+        if end_utc is not None:
+            events = events.filter(events.timestamp < end_utc)
+        if needs_persons([*filters, *extra_refs]):
+            events = with_persons(events, self.persons())
+        if filters:
+            events = events.filter(all_filters(events, filters))
+        return events

@@ -1,0 +1,145 @@
+"""Spec parts every analysis shares: date ranges, property filters, breakdowns, event selectors.
+
+Specs are pydantic models so that the UI, the API, saved insights and the CLI all store and run
+the same JSON. Every model forbids unknown fields: a typo in a saved spec is an error, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from growthloop.store.schema import EVENTS
+
+Interval = Literal["hour", "day", "week", "month"]
+"""Time bucket, in the project time zone. Weeks start on Monday (ISO weeks)."""
+
+Operator = Literal[
+    "=",
+    "!=",
+    "in",
+    "not_in",
+    "contains",
+    "not_contains",
+    "regex",
+    ">",
+    ">=",
+    "<",
+    "<=",
+    "is_set",
+    "is_not_set",
+]
+PropertySource = Literal["event", "person", "column"]
+"""Where a property lives: the event's `properties` JSON, the person's `properties` JSON, or a
+materialised column of the events table (channel, os, utm_source, revenue, ...)."""
+
+Scalar = str | int | float | bool
+
+# Columns of the events table a filter or breakdown may name directly. Internal bookkeeping
+# columns (properties JSON itself, inserted_at) are left out on purpose.
+EVENT_COLUMNS: frozenset[str] = frozenset(EVENTS.column_names) - {"properties", "inserted_at"}
+
+OTHER = "$other"
+"""Breakdown value that collects everything outside the top N."""
+NONE = "$none"
+"""Breakdown value of events or persons that do not have the property."""
+
+
+class SpecModel(BaseModel):
+    """Base of every spec part: immutable, JSON-serialisable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PropertyRef(SpecModel):
+    """A property of an event, of a person, or a materialised events column."""
+
+    key: str = Field(min_length=1, max_length=200)
+    type: PropertySource = "event"
+
+    @model_validator(mode="after")
+    def _known_column(self) -> PropertyRef:
+        if self.type == "column" and self.key not in EVENT_COLUMNS:
+            known = ", ".join(sorted(EVENT_COLUMNS))
+            raise ValueError(f"unknown events column {self.key!r} (known columns: {known})")
+        return self
+
+
+class PropertyFilter(PropertyRef):
+    """One condition on a property. Negative operators (!=, not_in, not_contains) also match
+    rows that do not have the property at all, as a user reading "not equal to X" expects."""
+
+    operator: Operator = "="
+    value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> PropertyFilter:
+        op, value = self.operator, self.value
+        if op in ("is_set", "is_not_set"):
+            if value is not None:
+                raise ValueError(f"operator {op!r} takes no value")
+        elif op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"operator {op!r} needs a non-empty list of values")
+        elif value is None or isinstance(value, list):
+            raise ValueError(f"operator {op!r} needs a single value")
+        elif op in (">", ">=", "<", "<=") and (
+            isinstance(value, bool) or not isinstance(value, int | float)
+        ):
+            raise ValueError(f"operator {op!r} needs a number, got {value!r}")
+        elif op in ("contains", "not_contains", "regex") and not isinstance(value, str):
+            raise ValueError(f"operator {op!r} needs a text value, got {value!r}")
+        return self
+
+
+class EventSelector(SpecModel):
+    """Events of one name (None: any event) that also pass all `filters`."""
+
+    event: str | None = Field(default=None, min_length=1, max_length=200)
+    filters: tuple[PropertyFilter, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.event or "any event"
+
+
+class Breakdown(SpecModel):
+    """Split results by the value of a property; the `limit` most frequent values are kept and
+    the rest are merged into `$other`. Rows without the property get `$none`."""
+
+    property: PropertyRef
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class DateRange(SpecModel):
+    """Absolute dates (`2024-05-01`, `2024-05-01T08:00:00`) or relative ones (`-7d`, `-24h`,
+    `-4w`, `-3m`, `-1y`, `today`, `yesterday`, `this week`, `last week`, `this month`,
+    `last month`, `this year`), read in the project time zone. `date_to` defaults to now; an
+    absolute `date_to` date includes that whole day. A named period (`this month`) as `date_from`
+    with no `date_to` covers that period."""
+
+    date_from: str = "-7d"
+    date_to: str | None = None
+
+
+WindowUnit = Literal["second", "minute", "hour", "day", "week"]
+UNIT_SECONDS: dict[str, int] = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+}
+
+
+class Window(SpecModel):
+    """A length of time, such as a funnel's conversion window."""
+
+    value: int = Field(default=14, ge=0)
+    unit: WindowUnit = "day"
+
+    @property
+    def seconds(self) -> int:
+        return self.value * UNIT_SECONDS[self.unit]
