@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from growthloop.accounts import AccountError, Role, add_user, list_users, update_user
+from growthloop.accounts import AccountError, add_user, list_users, update_user
 from growthloop.web.security import Admin, workspace_of
 
 router = APIRouter(prefix="/api/users", tags=["users"])
+RoleName = Literal["viewer", "operator", "admin"]
 
 
 class UserOut(BaseModel):
@@ -23,7 +25,7 @@ class UserOut(BaseModel):
 
 class NewUser(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    role: Role = Role.viewer
+    role: RoleName = "viewer"
     password: str | None = Field(default=None, min_length=8)
 
 
@@ -33,7 +35,7 @@ class CreatedUser(BaseModel):
 
 
 class UserChange(BaseModel):
-    role: Role | None = None
+    role: RoleName | None = None
     active: bool | None = None
 
 
@@ -59,9 +61,7 @@ def users(principal: Admin, request: Request) -> list[UserOut]:
 def create_user(principal: Admin, request: Request, body: NewUser) -> CreatedUser:
     """Add a user; without a password one is generated and returned once."""
     try:
-        account, password = add_user(
-            workspace_of(request), body.name, body.role.name, body.password
-        )
+        account, password = add_user(workspace_of(request), body.name, body.role, body.password)
     except AccountError as exc:
         raise HTTPException(422, f"name: {exc}") from None
     return CreatedUser(user=_out(request, account.id), password=password)
@@ -72,13 +72,13 @@ def change_user(principal: Admin, request: Request, user_id: int, body: UserChan
     """Change a user's role or disable/enable them (disabling ends sessions and tokens)."""
     name = _out(request, user_id).name
     if user_id == principal.account.id and (
-        body.active is False or body.role not in (None, Role.admin)
+        body.active is False or body.role not in (None, "admin")
     ):
         raise HTTPException(422, "user_id: you cannot disable or demote yourself")
     update_user(
         workspace_of(request),
         name,
-        role=body.role.name if body.role else None,
+        role=body.role,
         active=body.active,
     )
     return _out(request, user_id)
