@@ -102,5 +102,11 @@ def make_content(rng: np.random.Generator) -> ContentPlan:
         hit[index] = True
     topic = rng.integers(0, len(b.CATEGORIES), len(channel))
     pick = rng.integers(0, 4, len(channel))
-    title = tuple(TOPICS[b.CATEGORIES[t]][p] for t, p in zip(topic, pick, strict=True))
+    seen: dict[str, int] = {}
+    titles = []
+    for t, p in zip(topic, pick, strict=True):
+        text = TOPICS[b.CATEGORIES[t]][p]
+        seen[text] = seen.get(text, 0) + 1
+        titles.append(text if seen[text] == 1 else f"{text}（{seen[text]}）")
+    title = tuple(titles)
     return ContentPlan(channel_arr, publish_arr, topic, title, weight, hit)

@@ -22,7 +22,7 @@ from growthloop.demo import business as b
 from growthloop.demo.accounts import make_accounts
 from growthloop.demo.catalogue import make_baskets, make_catalogue
 from growthloop.demo.content import make_content
-from growthloop.demo.events import PART, part_counts
+from growthloop.demo.events import part_counts
 from growthloop.demo.marketing import (
     campaign_budget,
     make_content_items,
@@ -30,7 +30,7 @@ from growthloop.demo.marketing import (
     make_spend,
 )
 from growthloop.demo.population import make_sessions, make_visitors
-from growthloop.demo.session_table import World, chunk_tables, session_table
+from growthloop.demo.session_table import World, chunk_tables, reward_events, session_table
 
 CHUNK_SESSIONS = 250_000
 KINDS = ("events", "orders", "spend", "content", "content-metrics")
@@ -171,38 +171,4 @@ def _manifest(
     }
 
 
-def reward_events(
-    con: duckdb.DuckDBPyConnection, world: World, rng: np.random.Generator
-) -> pa.Table:
-    """The inviters' referral points: server-side events, no session or page."""
-    from growthloop.demo.identifiers import numbered_ids, random_uuids
-    from growthloop.demo.session_table import user_digits
-
-    a = world.accounts
-    keep = a.reward_us < world.day_start_us[-1]
-    inviter = a.reward_visitor[keep]
-    table = pa.table(
-        {
-            "uuid": random_uuids(rng, int(keep.sum())),
-            "distinct_id": numbered_ids(a.user_number[inviter], "u_", user_digits(world)),
-            "ts": a.reward_us[keep],
-            "platform": pa.array(b.PLATFORMS).take(pa.array(world.visitors.platform[inviter])),
-        }
-    )
-    con.register("r", table)
-    out = con.sql(
-        "SELECT uuid, 'points_earned' AS event, distinct_id, ts AS timestamp,"
-        " json_object('platform', platform, 'points', $points, 'rule', 'referral') AS properties,"
-        " NULL::VARCHAR AS url, NULL::VARCHAR AS referrer, NULL::VARCHAR AS utm_source,"
-        " NULL::VARCHAR AS utm_medium, NULL::VARCHAR AS utm_campaign, NULL::VARCHAR AS os,"
-        " NULL::VARCHAR AS browser, NULL::VARCHAR AS device_type, NULL::VARCHAR AS country,"
-        " NULL::VARCHAR AS city, NULL::DECIMAL(18,2) AS revenue, NULL::VARCHAR AS session_id"
-        " FROM r ORDER BY ts, uuid",
-        params={"points": 200},
-    ).to_arrow_table()
-    con.unregister("r")
-    index = out.schema.get_field_index("timestamp")
-    return out.set_column(index, "timestamp", out.column(index).cast(pa.timestamp("us", tz="UTC")))
-
-
-__all__ = ["PART", "DemoFiles", "default_end", "simulate", "write_demo", "write_demo_files"]
+__all__ = ["DemoFiles", "default_end", "simulate", "write_demo", "write_demo_files"]
