@@ -141,3 +141,124 @@ def trend(
             cells[(group(e), bucket_of(local(e.ts, tz), interval))].append(e)
             cells[(group(e), None)].append(e)
     return {key: aggregate(math_name, evs, value) for key, evs in cells.items()}
+
+
+# ---------------------------------------------------------------- funnels
+
+NONE_VALUE = "$none"
+
+
+@dataclass(frozen=True)
+class PersonFunnel:
+    level: int
+    first: dict[int, int]  # step index k (1-based from 1..n-1) -> microseconds from step 1
+    prev: dict[int, int]  # -> microseconds from step k-1
+
+
+def _micros(delta: timedelta) -> int:
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _greedy_reach(
+    times: list[list[datetime]], anchor: datetime, upto: int, limit: datetime
+) -> datetime | None:
+    """Earliest time step `upto` can be reached from a step-1 event at `anchor`, each next step
+    at or after the previous one and no later than `limit` (None: cannot)."""
+    current = anchor
+    for step in range(1, upto + 1):
+        later = [t for t in times[step] if t >= current]
+        if not later or min(later) > limit:
+            return None
+        current = min(later)
+    return current
+
+
+def funnel_ordered(
+    person_events: list[tuple[datetime, set[int]]], n: int, window: timedelta
+) -> PersonFunnel | None:
+    """windowFunnel: the longest chain t1 <= t2 <= ... <= tk (ti a step-i event) with
+    tk - t1 <= window; times on the chain that completes step k earliest."""
+    times = [sorted(t for t, steps in person_events if i in steps) for i in range(n)]
+    if not times[0]:
+        return None
+    level, first, prev = 1, {}, {}
+    for k in range(1, n):
+        completions = {}
+        for anchor in times[0]:
+            done = _greedy_reach(times, anchor, k, anchor + window)
+            if done is not None:
+                completions[anchor] = done
+        if not completions:
+            break
+        level = k + 1
+        t_k = min(completions.values())
+        start = max(a for a, done in completions.items() if done == t_k)
+        first[k] = _micros(t_k - start)
+        candidates = []
+        for t_prev in times[k - 1]:
+            if t_prev > t_k:
+                continue
+            for anchor in times[0]:
+                if t_k - window <= anchor <= t_prev:
+                    done = _greedy_reach(times, anchor, k - 1, anchor + window)
+                    if done is not None and done <= t_prev:
+                        candidates.append(t_prev)
+        prev[k] = _micros(t_k - max(candidates))
+    return PersonFunnel(level, first, prev)
+
+
+def funnel_strict(
+    person_events: list[tuple[datetime, set[int], str]], n: int, window: timedelta
+) -> PersonFunnel | None:
+    """PostHog strict: steps are consecutive events of the person (any event counts),
+    ordered by (timestamp, first step matched (none last), uuid)."""
+    ordered = sorted(person_events, key=lambda e: (e[0], min(e[1], default=n), e[2]))
+    best, first, prev = 0, {}, {}
+    for r, (t0, steps, _) in enumerate(ordered):
+        if 0 not in steps:
+            continue
+        k = 1
+        while (
+            k < n
+            and r + k < len(ordered)
+            and k in ordered[r + k][1]
+            and ordered[r + k][0] - t0 <= window
+        ):
+            if k not in first:
+                first[k] = _micros(ordered[r + k][0] - t0)
+                prev[k] = _micros(ordered[r + k][0] - ordered[r + k - 1][0])
+            k += 1
+        best = max(best, k)
+    return PersonFunnel(best, first, prev) if best else None
+
+
+def funnel_unordered(
+    person_events: list[tuple[datetime, set[int]]], n: int, window: timedelta
+) -> PersonFunnel | None:
+    """PostHog any order: from any step event at t, the number of distinct steps in [t, t+w]."""
+    elements = [(t, s) for t, steps in person_events for s in steps]
+    if not any(s == 0 for _, s in elements):
+        return None
+    best = 0
+    for t, _ in elements:
+        best = max(best, len({s for u, s in elements if t <= u <= t + window}))
+    return PersonFunnel(best, {}, {})
+
+
+def attributed_value(
+    person_events: list[tuple[datetime, set[int], str]], rule: str, step: int | None
+) -> str:
+    """Breakdown value of a person: first_touch / last_touch / step N (see docs/analytics.md)."""
+    if rule == "first_touch":
+        rows = [(t, v) for t, steps, v in person_events if 0 in steps]
+        pick = min(t for t, _ in rows) if rows else None
+    elif rule == "last_touch":
+        rows = [(t, v) for t, steps, v in person_events if steps]
+        pick = max(t for t, _ in rows) if rows else None
+    else:
+        assert step is not None
+        rows = [(t, v) for t, steps, v in person_events if step - 1 in steps]
+        pick = min(t for t, _ in rows) if rows else None
+    if pick is None:
+        return NONE_VALUE
+    return min(v for t, v in rows if t == pick)

@@ -1,0 +1,162 @@
+"""The funnel's per-person computation in its three modes, as Ibis expressions.
+
+Each mode turns the events of a date range into one row per person who did step 1:
+`level` (how many steps they reached, 1..n) and, for ordered and strict funnels, microseconds
+from step 1 (`first_k`) and from the previous step (`prev_k`) to step k+1 (k = 1..n-1), measured
+on the conversion path that reached that step first. docs/analytics.md states the definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+from growthloop.analytics.filters import all_filters
+from growthloop.analytics.spec import PropertyFilter
+
+
+def step_conditions(
+    events: ir.Table, steps: Sequence[tuple[str, Sequence[PropertyFilter]]]
+) -> list[ir.BooleanValue]:
+    """Whether each event matches each step (event name and the step's filters)."""
+    return [(events.event == name) & all_filters(events, filters) for name, filters in steps]
+
+
+def step_elements(
+    events: ir.Table, matches: Sequence[ir.BooleanValue], extra: Sequence[str] = ()
+) -> ir.Table:
+    """One row per (event, step it matches): person_id, timestamp, level (0-based step)."""
+    parts = [
+        events.filter(match).select(
+            "person_id", "timestamp", *extra, level=ibis.literal(i, "int16")
+        )
+        for i, match in enumerate(matches)
+    ]
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+
+def ordered_paths(elements: ir.Table, n: int, window_s: int) -> ir.Table:
+    """ClickHouse windowFunnel: the furthest step reached by a chain of step events whose
+    timestamps never decrease and whose last event is at most `window_s` after its first.
+
+    Sorted by (timestamp, level), `a_j` on a step-j row is the latest step-1 time that starts a
+    chain ending there (null: none within the window), i.e. the running maximum of `a_{j-1}`;
+    `p_j` is the time of the step-(j-1) event that chain went through.
+    """
+    window = ibis.interval(seconds=window_s)
+    running = ibis.window(group_by="person_id", order_by=["timestamp", "level"], rows=(None, 0))
+    t = elements.mutate(
+        a_0=ibis.ifelse(elements.level == 0, elements.timestamp, ibis.null("timestamp"))
+    )
+    for j in range(1, n):
+        prev = t[f"a_{j - 1}"]
+        t = t.mutate(
+            _m=prev.max().over(running),
+            _p=ibis.ifelse(prev.notnull(), t.timestamp, ibis.null("timestamp")).max().over(running),
+        )
+        reached = (t.level == j) & (t._m >= t.timestamp - window)
+        t = t.mutate(
+            **{
+                f"a_{j}": ibis.ifelse(reached, t._m, ibis.null("timestamp")),
+                f"p_{j}": ibis.ifelse(reached, t._p, ibis.null("timestamp")),
+            }
+        ).drop("_m", "_p")
+    row_level = ibis.literal(0, "int16")
+    for j in range(n):
+        row_level = ibis.ifelse(t[f"a_{j}"].notnull(), j + 1, row_level)
+    aggregates: dict[str, ir.Scalar] = {"level": row_level.max()}
+    for j in range(1, n):
+        done = t[f"a_{j}"].notnull()
+        aggregates[f"first_{j}"] = t.timestamp.delta(t[f"a_{j}"], unit="microsecond").argmin(
+            t.timestamp, where=done
+        )
+        aggregates[f"prev_{j}"] = t.timestamp.delta(t[f"p_{j}"], unit="microsecond").argmin(
+            t.timestamp, where=done
+        )
+    paths = t.group_by("person_id").aggregate(**aggregates)
+    return paths.filter(paths.level > 0)
+
+
+def strict_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s: int) -> ir.Table:
+    """PostHog's strict order: step k+1 must be the very next event of the person (any event in
+    the range counts), within the window of the step-1 event. Events are ordered by timestamp,
+    then by the first step they match (events of no step last), then by uuid."""
+    n = len(matches)
+    first_step = ibis.literal(n, "int16")
+    for i in reversed(range(n)):
+        first_step = ibis.ifelse(matches[i], i, first_step)
+    rows = events.select(
+        "person_id",
+        "timestamp",
+        "uuid",
+        _first=first_step,
+        **{f"m_{i}": m for i, m in enumerate(matches)},
+    )
+    order = ibis.window(group_by="person_id", order_by=["timestamp", "_first", "uuid"])
+    window = ibis.interval(seconds=window_s)
+    ok = rows.m_0
+    reached: list[ir.BooleanValue] = [ok]
+    lead_ts = {0: rows.timestamp}
+    for k in range(1, n):
+        lead_ts[k] = rows.timestamp.lead(k).over(order)
+        ok = (
+            ok
+            & rows[f"m_{k}"].lead(k).over(order).fill_null(False)
+            & (lead_ts[k] <= rows.timestamp + window)
+        )
+        reached.append(ok)
+    level = ibis.literal(0, "int16")
+    for k in range(n):
+        level = ibis.ifelse(reached[k], k + 1, level)
+    extras: dict[str, ir.Value] = {"level": level, "_row": ibis.row_number().over(order)}
+    for k in range(1, n):
+        extras[f"first_{k}"] = ibis.ifelse(
+            reached[k], lead_ts[k].delta(rows.timestamp, unit="microsecond"), ibis.null("int64")
+        )
+        extras[f"prev_{k}"] = ibis.ifelse(
+            reached[k], lead_ts[k].delta(lead_ts[k - 1], unit="microsecond"), ibis.null("int64")
+        )
+    t = rows.mutate(**extras)
+    aggregates: dict[str, ir.Scalar] = {"level": t.level.max()}
+    for k in range(1, n):
+        # The first anchor (in event order) that reached step k+1 gives the times.
+        aggregates[f"first_{k}"] = t[f"first_{k}"].argmin(t._row, where=t[f"first_{k}"].notnull())
+        aggregates[f"prev_{k}"] = t[f"prev_{k}"].argmin(t._row, where=t[f"prev_{k}"].notnull())
+    paths = t.group_by("person_id").aggregate(**aggregates)
+    return paths.filter(paths.level > 0)
+
+
+def unordered_paths(elements: ir.Table, n: int, window_s: int) -> ir.Table:
+    """PostHog's any order: from any step event at time t, count the distinct steps done in
+    [t, t + window]; a person's level is the best such count, if they did step 1 at all."""
+    ahead = ibis.range_window(
+        preceding=0,
+        following=ibis.interval(seconds=window_s),
+        group_by="person_id",
+        order_by="timestamp",
+    )
+    count = ibis.literal(0, "int16")
+    for j in range(n):
+        count = count + (elements.level == j).max().over(ahead).cast("int16")
+    t = elements.mutate(_count=count)
+    paths = t.group_by("person_id").aggregate(level=t._count.max(), _entered=(t.level == 0).max())
+    return paths.filter(paths._entered).drop("_entered")
+
+
+def attribution(elements: ir.Table, rule: str, step: int | None) -> ir.Table:
+    """Each person's breakdown value (column `bd` of the elements): taken from their earliest
+    step-1 event (first_touch), their latest event of any step (last_touch), or their earliest
+    event of step `step` (1-based). Ties at the same moment take the smallest value."""
+    if rule == "first_touch":
+        rows, latest = elements.filter(elements.level == 0), False
+    elif rule == "last_touch":
+        rows, latest = elements, True
+    else:
+        assert step is not None
+        rows, latest = elements.filter(elements.level == step - 1), False
+    edge = rows.timestamp.max() if latest else rows.timestamp.min()
+    rows = rows.mutate(_edge=edge.over(group_by="person_id"))
+    rows = rows.filter(rows.timestamp == rows._edge)
+    return rows.group_by("person_id").aggregate(bd=rows.bd.min())

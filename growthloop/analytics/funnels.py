@@ -1,0 +1,270 @@
+"""Funnels (漏斗分析): how many people go through steps 1..n within a conversion window.
+
+Modes: `ordered` (default; ClickHouse windowFunnel semantics), `strict` (each step must be the
+very next event) and `unordered` (steps in any order), as docs/analytics.md defines them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import ibis
+import ibis.expr.types as ir
+from pydantic import Field
+
+from growthloop.analytics.context import QueryContext
+from growthloop.analytics.filters import breakdown_value
+from growthloop.analytics.funnel_query import (
+    attribution,
+    ordered_paths,
+    step_conditions,
+    step_elements,
+    strict_paths,
+    unordered_paths,
+)
+from growthloop.analytics.results import ResultTable, as_float, plain
+from growthloop.analytics.spec import (
+    NONE,
+    OTHER,
+    Breakdown,
+    DateRange,
+    PropertyFilter,
+    SpecModel,
+    Window,
+)
+from growthloop.analytics.validation import Rule, validate
+
+FunnelMode = Literal["ordered", "strict", "unordered"]
+Attribution = Literal["first_touch", "last_touch", "step"]
+MIN_STEPS, MAX_STEPS = 2, 20
+
+
+class FunnelStep(SpecModel):
+    """A step: events named `event` that also pass `filters`."""
+
+    event: str = Field(min_length=1, max_length=200)
+    filters: tuple[PropertyFilter, ...] = ()
+    name: str | None = None
+
+
+class FunnelSpec(SpecModel):
+    """A funnel over the events of `date_range` (every step's event must lie inside it)."""
+
+    kind: Literal["funnel"] = "funnel"
+    steps: tuple[FunnelStep, ...]
+    mode: FunnelMode = "ordered"
+    window: Window = Window(value=14, unit="day")
+    date_range: DateRange = DateRange()
+    filters: tuple[PropertyFilter, ...] = ()
+    breakdown: Breakdown | None = None
+    attribution: Attribution = "first_touch"
+    attribution_step: int | None = Field(default=None, ge=1)
+
+
+RULES: tuple[Rule[FunnelSpec], ...] = (
+    Rule(
+        "step_count",
+        "steps",
+        lambda s: (
+            None
+            if MIN_STEPS <= len(s.steps) <= MAX_STEPS
+            else f"a funnel needs {MIN_STEPS} to {MAX_STEPS} steps, this one has {len(s.steps)}"
+        ),
+    ),
+    Rule(
+        "attribution_step",
+        "attribution_step",
+        lambda s: (
+            None
+            if (s.attribution == "step") == (s.attribution_step is not None)
+            and (s.attribution_step is None or s.attribution_step <= len(s.steps))
+            else "attribution 'step' needs attribution_step, a step number of this funnel"
+            " (and other attributions take none)"
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class FunnelStepResult:
+    """People who reached a step, conversion rates, and times to convert (seconds)."""
+
+    step: int
+    name: str
+    count: int
+    conversion_from_first: float | None
+    conversion_from_previous: float | None
+    median_seconds_from_first: float | None = None
+    mean_seconds_from_first: float | None = None
+    median_seconds_from_previous: float | None = None
+    mean_seconds_from_previous: float | None = None
+
+
+@dataclass(frozen=True)
+class FunnelGroup:
+    """The funnel of everyone (breakdown_value None) or of one breakdown value."""
+
+    breakdown_value: str | None
+    steps: tuple[FunnelStepResult, ...]
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    mode: FunnelMode
+    window_seconds: int
+    groups: tuple[FunnelGroup, ...]
+    """First the whole funnel, then one group per breakdown value (largest first, `$other` last)."""
+    kind: str = "funnel"
+
+    @property
+    def steps(self) -> tuple[FunnelStepResult, ...]:
+        return self.groups[0].steps
+
+    def table(self) -> ResultTable:
+        columns = (
+            "breakdown_value",
+            "step",
+            "name",
+            "count",
+            "conversion_from_first",
+            "conversion_from_previous",
+            "median_seconds_from_first",
+            "median_seconds_from_previous",
+        )
+        rows = [
+            (
+                g.breakdown_value,
+                s.step,
+                s.name,
+                s.count,
+                s.conversion_from_first,
+                s.conversion_from_previous,
+                s.median_seconds_from_first,
+                s.median_seconds_from_previous,
+            )
+            for g in self.groups
+            for s in g.steps
+        ]
+        return ResultTable(columns, tuple(rows))
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain(self)  # type: ignore[no-any-return]
+
+
+class Funnel:
+    """Runs a FunnelSpec: `paths()` per person, `to_query()` the step counts, `calculate()`."""
+
+    rules: ClassVar[tuple[Rule[FunnelSpec], ...]] = RULES
+
+    def __init__(self, spec: FunnelSpec, ctx: QueryContext) -> None:
+        validate(spec, self.rules)
+        self.spec = spec
+        self.ctx = ctx
+        self.range = ctx.resolve(spec.date_range)
+
+    def _events(self) -> ir.Table:
+        spec = self.spec
+        refs = [f for step in spec.steps for f in step.filters]
+        if spec.breakdown is not None:
+            refs.append(spec.breakdown.property)  # type: ignore[arg-type]
+        events = self.ctx.scoped_events(
+            self.range.start_utc, self.range.end_utc, spec.filters, refs
+        )
+        if spec.mode != "strict":
+            # Only strict funnels look at events outside the steps.
+            events = events.filter(events.event.isin(sorted({s.event for s in spec.steps})))
+        if spec.breakdown is not None:
+            events = events.mutate(bd=breakdown_value(events, spec.breakdown.property))
+        return events
+
+    def paths(self) -> ir.Table:
+        """One row per person who did step 1: level reached, times (µs), breakdown value `bd`."""
+        spec, n = self.spec, len(self.spec.steps)
+        events = self._events()
+        matches = step_conditions(events, [(s.event, s.filters) for s in spec.steps])
+        extra = ("bd",) if spec.breakdown is not None else ()
+        elements = step_elements(events, matches, extra)
+        if spec.mode == "ordered":
+            paths = ordered_paths(elements, n, spec.window.seconds)
+        elif spec.mode == "strict":
+            paths = strict_paths(events, matches, spec.window.seconds)
+        else:
+            paths = unordered_paths(elements, n, spec.window.seconds)
+        if spec.breakdown is None:
+            return paths.mutate(bd=ibis.null("string"))
+        values = attribution(elements, spec.attribution, spec.attribution_step)
+        joined = paths.left_join(values, paths.person_id == values.person_id)
+        return joined.mutate(bd=joined.bd.fill_null(NONE)).drop("person_id_right")
+
+    def to_query(self) -> ir.Table:
+        """Step counts and time-to-convert statistics: one row for everyone (bd null) and one
+        per breakdown value (top `limit` by people entering; the rest as `$other`)."""
+        spec, n = self.spec, len(self.spec.steps)
+        paths = self.paths()
+        if spec.breakdown is not None:
+            sizes = paths.group_by("bd").aggregate(_size=paths.count())
+            sizes = sizes.mutate(
+                _rank=ibis.row_number().over(order_by=[ibis.desc("_size"), ibis.asc("bd")])
+            )
+            top = sizes.filter(sizes._rank < spec.breakdown.limit).select(_top="bd")
+            joined = paths.left_join(top, paths.bd == top._top)
+            paths = joined.mutate(bd=ibis.ifelse(joined._top.isnull(), OTHER, joined.bd)).drop(
+                "_top"
+            )
+
+        def stats(t: ir.Table) -> dict[str, ir.Scalar]:
+            out: dict[str, ir.Scalar] = {
+                f"count_{k}": (t.level >= k).sum() for k in range(1, n + 1)
+            }
+            if spec.mode != "unordered":
+                for k in range(1, n):
+                    for kind in ("first", "prev"):
+                        column = t[f"{kind}_{k}"].cast("float64")
+                        out[f"median_{kind}_{k}"] = column.median()
+                        out[f"mean_{kind}_{k}"] = column.mean()
+            return out
+
+        everyone = paths.aggregate(**stats(paths)).mutate(bd=ibis.null("string"))
+        if spec.breakdown is None:
+            return everyone
+        groups = paths.group_by("bd").aggregate(**stats(paths))
+        return everyone.union(groups.select(*everyone.columns))
+
+    def calculate(self) -> FunnelResult:
+        spec = self.spec
+        rows = self.ctx.execute(self.to_query())
+        everyone = next(r for r in rows if r["bd"] is None)
+        others = [r for r in rows if r["bd"] is not None]
+        others.sort(key=lambda r: (r["bd"] == OTHER, -(r["count_1"] or 0), r["bd"]))
+        if spec.breakdown is None:
+            others = []
+        groups = tuple(FunnelGroup(r["bd"], self._steps(r)) for r in [everyone, *others])
+        return FunnelResult(spec.mode, spec.window.seconds, groups)
+
+    def _steps(self, row: dict[str, Any]) -> tuple[FunnelStepResult, ...]:
+        out = []
+        counts = [int(row[f"count_{k}"] or 0) for k in range(1, len(self.spec.steps) + 1)]
+
+        def seconds(key: str) -> float | None:
+            micros = as_float(row.get(key))
+            return None if micros is None else micros / 1e6
+
+        for k, step in enumerate(self.spec.steps, start=1):
+            count = counts[k - 1]
+            out.append(
+                FunnelStepResult(
+                    step=k,
+                    name=step.name or step.event,
+                    count=count,
+                    conversion_from_first=count / counts[0] if counts[0] else None,
+                    conversion_from_previous=count / counts[k - 2]
+                    if k > 1 and counts[k - 2]
+                    else (None if k > 1 else (1.0 if count else None)),
+                    median_seconds_from_first=seconds(f"median_first_{k - 1}"),
+                    mean_seconds_from_first=seconds(f"mean_first_{k - 1}"),
+                    median_seconds_from_previous=seconds(f"median_prev_{k - 1}"),
+                    mean_seconds_from_previous=seconds(f"mean_prev_{k - 1}"),
+                )
+            )
+        return tuple(out)

@@ -1,0 +1,237 @@
+"""Funnels on a real DuckDB store: against the brute-force reference (all modes) and against
+ClickHouse's windowFunnel run by chdb (ordered mode)."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from growthloop.analytics.context import QueryContext
+from growthloop.analytics.funnels import Funnel, FunnelSpec
+from growthloop.analytics.validation import SpecError
+from growthloop.workspace import Workspace
+from tests.analytics_reference import (
+    BASE,
+    Ev,
+    PersonFunnel,
+    attributed_value,
+    clear,
+    funnel_ordered,
+    funnel_strict,
+    funnel_unordered,
+    insert_events,
+)
+
+NOW = BASE + timedelta(days=30)
+DAY = {"date_from": "2024-03-04", "date_to": "2024-03-05"}
+
+
+def context(ws: Workspace) -> QueryContext:
+    ctx = QueryContext.for_workspace(ws, now_utc=NOW)
+    return QueryContext(ctx.backend, ZoneInfo("UTC"), NOW)
+
+
+def chdb_levels(events: list[Ev], steps: list[str], window_us: int, path: Path) -> dict[str, int]:
+    """Per-person windowFunnel level computed by ClickHouse (chdb) over the same events."""
+    table = pa.table(
+        {
+            "person_id": [e.person for e in events],
+            "event": [e.event for e in events],
+            "ts": pa.array(
+                [int((e.ts - datetime(1970, 1, 1)).total_seconds() * 1_000_000) for e in events],
+                pa.uint64(),
+            ),
+        }
+    )
+    pq.write_table(table, path)
+    conditions = ", ".join(f"event = '{s}'" for s in steps)
+    sql = (
+        f"SELECT person_id, windowFunnel({window_us})(ts, {conditions}) AS level"
+        f" FROM file('{path}', Parquet) GROUP BY person_id FORMAT CSV"
+    )
+    out = chdb.query(sql).data()
+    levels = {}
+    for line in out.strip().splitlines():
+        person, level = line.rsplit(",", 1)
+        if int(level) > 0:
+            levels[person.strip('"')] = int(level)
+    return levels
+
+
+def reference(
+    events: list[Ev], steps: list[str], mode: str, window: timedelta
+) -> dict[str, PersonFunnel]:
+    by_person: dict[str, list[Ev]] = defaultdict(list)
+    for e in events:
+        by_person[e.person].append(e)
+    out = {}
+    for person, evs in by_person.items():
+        matched = [(e.ts, {i for i, s in enumerate(steps) if s == e.event}, e.uuid) for e in evs]
+        if mode == "ordered":
+            got = funnel_ordered([(t, m) for t, m, _ in matched], len(steps), window)
+        elif mode == "strict":
+            got = funnel_strict(matched, len(steps), window)
+        else:
+            got = funnel_unordered([(t, m) for t, m, _ in matched], len(steps), window)
+        if got is not None:
+            out[person] = got
+    return out
+
+
+def engine_paths(ws: Workspace, spec: FunnelSpec) -> dict[str, PersonFunnel]:
+    n = len(spec.steps)
+    out = {}
+    for row in context(ws).execute(Funnel(spec, context(ws)).paths()):
+        first = {k: row[f"first_{k}"] for k in range(1, n) if row.get(f"first_{k}") is not None}
+        prev = {k: row[f"prev_{k}"] for k in range(1, n) if row.get(f"prev_{k}") is not None}
+        out[row["person_id"]] = PersonFunnel(row["level"], first, prev)
+    return out
+
+
+# Seconds on a small grid so that ties and events exactly at the window's edge are common.
+events_strategy = st.lists(
+    st.builds(
+        Ev,
+        person=st.sampled_from(["p0", "p1", "p2", "p3"]),
+        event=st.sampled_from(["a", "b", "c", "x"]),
+        ts=st.integers(0, 40).map(lambda s: BASE + timedelta(seconds=s)),
+    ),
+    max_size=30,
+)
+steps_strategy = st.lists(st.sampled_from(["a", "b", "c"]), min_size=2, max_size=4)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    events=events_strategy,
+    steps=steps_strategy,
+    window=st.integers(0, 15),
+    mode=st.sampled_from(["ordered", "strict", "unordered"]),
+)
+def test_funnel_matches_reference_and_chdb(
+    workspace: Workspace, tmp_path: Path, events, steps, window, mode
+) -> None:
+    con = workspace.events().con
+    clear(con)
+    insert_events(con, events)
+    spec = FunnelSpec(
+        steps=tuple({"event": s} for s in steps),
+        mode=mode,
+        window={"value": window, "unit": "second"},
+        date_range=DAY,
+    )
+    got = engine_paths(workspace, spec)
+    want = reference(events, steps, mode, timedelta(seconds=window))
+    assert got == want
+    if mode == "ordered":
+        levels = chdb_levels(events, steps, window * 1_000_000, tmp_path / "events.parquet")
+        assert {p: f.level for p, f in got.items()} == levels
+    # The summary counts people at or beyond each step.
+    result = Funnel(spec, context(workspace)).calculate()
+    assert [s.count for s in result.steps] == [
+        sum(1 for f in want.values() if f.level >= k) for k in range(1, len(steps) + 1)
+    ]
+
+
+def test_ordered_funnel_equals_chdb_on_a_larger_stream(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """2,000 people, 40,000 events with millisecond timestamps; four windows."""
+    rng = random.Random(7)
+    names = ["view", "cart", "checkout", "pay", "other"]
+    events = []
+    for p in range(2000):
+        t = BASE + timedelta(seconds=rng.randrange(0, 86400 * 5))
+        for _ in range(20):
+            t += timedelta(milliseconds=rng.choice([0, 0, 500, 30_000, 600_000, 7_200_000]))
+            events.append(Ev(f"u{p}", rng.choice(names), t))
+    insert_events(workspace.events().con, events)
+    steps = ["view", "cart", "checkout", "pay"]
+    for window_s in (0, 60, 3600, 86400):
+        spec = FunnelSpec(
+            steps=tuple({"event": s} for s in steps),
+            window={"value": window_s, "unit": "second"},
+            date_range={"date_from": "2024-03-01", "date_to": "2024-03-31"},
+        )
+        result = Funnel(spec, context(workspace)).calculate()
+        levels = chdb_levels(events, steps, window_s * 1_000_000, tmp_path / "big.parquet")
+        expected = [sum(1 for v in levels.values() if v >= k) for k in range(1, 5)]
+        assert [s.count for s in result.steps] == expected
+        assert expected[-1] > 0  # the comparison covers complete conversions
+
+
+def test_breakdown_attribution_and_step_filters(workspace: Workspace) -> None:
+    t = BASE + timedelta(hours=1)
+    events = [
+        # u1: checks out on Android, pays on iOS; u2: Android, never pays; u3: iOS, pays.
+        Ev("u1", "checkout", t, {"cart_value": 120}, {"os": "Android"}),
+        Ev("u1", "purchase", t + timedelta(minutes=5), {}, {"os": "iOS"}),
+        Ev("u2", "checkout", t, {"cart_value": 80}, {"os": "Android"}),
+        Ev("u3", "checkout", t, {"cart_value": 300}, {"os": "iOS"}),
+        Ev("u3", "purchase", t + timedelta(minutes=1), {}, {"os": "iOS"}),
+        Ev("u4", "checkout", t, {"cart_value": 10}, {"os": "iOS"}),  # filtered out
+    ]
+    insert_events(workspace.events().con, events)
+    base = {
+        "steps": [
+            {
+                "event": "checkout",
+                "filters": [{"key": "cart_value", "operator": ">=", "value": 50}],
+            },
+            {"event": "purchase"},
+        ],
+        "date_range": DAY,
+        "breakdown": {"property": {"key": "os", "type": "column"}},
+    }
+    first = Funnel(FunnelSpec.model_validate(base), context(workspace)).calculate()
+    assert [(g.breakdown_value, [s.count for s in g.steps]) for g in first.groups] == [
+        (None, [3, 2]),
+        ("Android", [2, 1]),
+        ("iOS", [1, 1]),
+    ]
+    assert first.steps[1].median_seconds_from_first == 180.0
+    assert first.steps[1].conversion_from_previous == pytest.approx(2 / 3)
+    last = FunnelSpec.model_validate({**base, "attribution": "last_touch"})
+    assert [
+        (g.breakdown_value, g.steps[0].count)
+        for g in Funnel(last, context(workspace)).calculate().groups
+    ] == [
+        (None, 3),
+        ("iOS", 2),
+        ("Android", 1),
+    ]
+    # Reference attribution agrees on every person.
+    for person in ("u1", "u2", "u3"):
+        mine = [
+            (e.ts, {0} if e.event == "checkout" else {1}, e.columns["os"])
+            for e in events
+            if e.person == person
+        ]
+        assert attributed_value(mine, "last_touch", None) == (
+            "Android" if person == "u2" else "iOS"
+        )
+
+
+def test_rules_name_the_problem(workspace: Workspace) -> None:
+    spec = FunnelSpec(steps=({"event": "a"},), attribution="step")
+    with pytest.raises(SpecError) as info:
+        Funnel(spec, context(workspace))
+    assert [str(p) for p in info.value.problems] == [
+        "steps: a funnel needs 2 to 20 steps, this one has 1",
+        "attribution_step: attribution 'step' needs attribution_step, a step number of this"
+        " funnel (and other attributions take none)",
+    ]
