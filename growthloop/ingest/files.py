@@ -1,0 +1,396 @@
+"""`growthloop import`: read files, check every value, then store all of them or none.
+
+Each file becomes a source relation with columns `s_<target>` (a view straight over Parquet; a
+temporary table of the raw text for CSV and JSON Lines). Every value is checked before anything
+is stored: the first bad value stops the import (or, with skip_bad, bad rows go to a rejects
+file). Storing then happens in one DuckDB transaction (loader.py) from the view `_typed`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+import pyarrow as pa
+
+from growthloop.ingest import loader
+from growthloop.ingest.coerce import base_type, coercion, type_class
+from growthloop.ingest.readers import (
+    JSON_COLUMN,
+    ROW,
+    FileFormatError,
+    SourceFile,
+    columns_of,
+    detect,
+    iter_batches,
+)
+from growthloop.ingest.sources import KINDS, ImportKind
+from growthloop.store.metadata import ImportRun, Project
+from growthloop.workspace import Workspace
+
+TYPED = "_typed"
+ProgressFn = Callable[[str, int, int], None]
+"""Called as progress(what, done, total): bytes of a file being read, or a step name with 0, 0."""
+
+
+class BadRowError(ValueError):
+    """A value that cannot be stored; nothing of the import was stored."""
+
+    def __init__(self, place: str, column: str, value: object, reason: str) -> None:
+        self.place, self.column, self.value, self.reason = place, column, value, reason
+        advice = "nothing was imported (fix the row, or use --skip-bad to import the good rows)"
+        if reason == "missing value":
+            super().__init__(f"{place}: column {column!r} is empty but required; {advice}")
+        else:
+            super().__init__(f"{place}: column {column!r}: {value!r} is {reason}; {advice}")
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    files: list[str]
+    rows_read: int = 0
+    rows_stored: int = 0
+    rows_duplicate: int = 0
+    rows_skipped: int = 0
+    rejects_path: Path | None = None
+    details: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Reject:
+    place: str
+    column: str
+    value: object
+    reason: str
+    record: dict[str, Any]
+
+
+@dataclass
+class _Source:
+    src: SourceFile
+    relation: str  # view or temp table name
+    columns: dict[str, str]  # s_<target> -> type class
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    bad_expr: str = "NULL"
+    has_rejects: bool = False
+
+
+def import_files(
+    ws: Workspace,
+    kind: str,
+    files: Sequence[Path | str],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    skip_bad: bool = False,
+    rejects_path: Path | None = None,
+    project: str | None = None,
+    progress: ProgressFn | None = None,
+) -> ImportSummary:
+    """Import `files` of one kind into a project's event store, all or nothing."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}; use one of: {', '.join(KINDS)}")
+    spec = KINDS[kind]
+    tz = timezone or ws.settings.timezone
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"--timezone {tz!r}: unknown time zone (use e.g. Asia/Shanghai)") from exc
+    sources = [detect(Path(f)) for f in files]
+    if not sources:
+        raise ValueError("no files given")
+    store = ws.events(project)
+    plan = _Plan(store.con, spec, tz, skip_bad, progress)
+    summary = ImportSummary(kind, [str(s.path) for s in sources])
+    try:
+        for index, src in enumerate(sources):
+            plan.add(src, index, dict(mapping or {}))
+        plan.check()
+        plan.create_typed_view()
+        if progress:
+            progress("storing", 0, 0)
+        counts = loader.store_typed(store, spec, TYPED, ws.settings)
+    finally:
+        plan.drop()
+    summary.rows_read = plan.rows + len(plan.rejects)
+    summary.rows_skipped = len(plan.rejects)
+    summary.rows_stored, summary.rows_duplicate = counts.stored, counts.duplicate
+    summary.details = counts.details
+    if plan.rejects:
+        summary.rejects_path = _write_rejects(ws, kind, plan.rejects, rejects_path)
+    _record_run(ws, project, summary)
+    return summary
+
+
+class _Plan:
+    """The sources of one import, their checks, and the typed view over all of them."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        spec: ImportKind,
+        tz: str,
+        skip_bad: bool,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.con, self.spec, self.tz, self.skip_bad = con, spec, tz, skip_bad
+        self.progress = progress
+        self.sources: list[_Source] = []
+        self.rejects: list[_Reject] = []
+        self.rows = 0
+        self.typed_kind = "VIEW"
+
+    def add(self, src: SourceFile, index: int, mapping: dict[str, str]) -> None:
+        spec = self.spec
+        header = columns_of(src)
+        is_json = src.format == "jsonl"
+        targets = spec.resolve(mapping, None if is_json else header)
+        if not is_json:
+            lacking = sorted(s for t, s in targets.items() if s not in header and t in mapping)
+            if lacking:
+                raise FileFormatError(
+                    f"{src.path}: --map names column {lacking[0]!r}, which the file lacks;"
+                    f" its columns are: {', '.join(header)}"
+                )
+        absent = [t for t in spec.required if t not in targets]
+        if absent:
+            raise FileFormatError(
+                f"{src.path}: no column {absent[0]!r}, which {spec.name} need;"
+                f" the file has: {', '.join(header)}."
+                f" Name the source column with --map {absent[0]}=COLUMN"
+            )
+        extras = (
+            [c for c in header if c not in targets.values()]
+            if spec.keep_extra_as_properties and not is_json
+            else []
+        )
+        name = f"_src_{index}"
+        if src.format == "parquet":
+            self._parquet_view(src, name, targets, extras)
+        else:
+            self._load_text(src, name, targets, extras, is_json)
+        types = self.con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [name]
+        ).fetchall()
+        columns = {c: type_class(t) for c, t in types if c.startswith("s_")}
+        self.sources.append(_Source(src, name, columns))
+
+    def _parquet_view(
+        self, src: SourceFile, name: str, targets: dict[str, str], extras: list[str]
+    ) -> None:
+        # The relational API binds file column names as names, never as SQL text.
+        rel = self.con.sql(
+            "SELECT * FROM read_parquet($p, file_row_number = true)", params={"p": str(src.path)}
+        )
+        exprs = [duckdb.ColumnExpression(s).alias(f"s_{t}") for t, s in targets.items()]
+        if self.spec.keep_extra_as_properties:
+            args = []
+            for col in extras:
+                args += [duckdb.ConstantExpression(col), duckdb.ColumnExpression(col)]
+            extra = (
+                duckdb.FunctionExpression("json_object", *args)
+                if args
+                else duckdb.ConstantExpression(None)
+            )
+            exprs.append(extra.alias("_extra"))
+        row = duckdb.ColumnExpression("file_row_number") + duckdb.ConstantExpression(1)
+        exprs.append(row.alias(ROW))
+        rel.select(*exprs).create_view(name, replace=True)
+        if self.progress:
+            self.progress(src.path.name, src.size, src.size)
+
+    def _load_text(
+        self,
+        src: SourceFile,
+        name: str,
+        targets: dict[str, str],
+        extras: list[str],
+        is_json: bool,
+    ) -> None:
+        done = [0]
+        created = False
+        for batch in iter_batches(src, done):
+            if is_json:
+                batch = self._drop_bad_json(src, batch)
+            raw = _raw_batch(self.con, batch, targets, extras, is_json)  # noqa: F841
+            params: dict[str, object] = {}
+            extra_sql = ""
+            if self.spec.keep_extra_as_properties:
+                pairs = []
+                for n, col in enumerate(extras):
+                    params[f"k{n}"] = col
+                    pairs.append(f"$k{n}, x_{n}")
+                obj = f"json_object({', '.join(pairs)})" if pairs else "CAST(NULL AS JSON)"
+                extra_sql = f", {obj} AS _extra"
+            cols = ", ".join([f"s_{t}" for t in targets] + [ROW])
+            select = f"SELECT {cols}{extra_sql} FROM raw"
+            if created:
+                self.con.execute(f"INSERT INTO {name} {select}", params)
+            else:
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", params)
+                created = True
+            if self.progress:
+                self.progress(src.path.name, done[0], src.size)
+        if not created:  # an empty file: an empty table of the right shape
+            cols = ", ".join(f"CAST(NULL AS VARCHAR) AS s_{t}" for t in targets)
+            extra = ", CAST(NULL AS JSON) AS _extra" if self.spec.keep_extra_as_properties else ""
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols},"
+                f" CAST(NULL AS BIGINT) AS {ROW}{extra} LIMIT 0"
+            )
+
+    def _drop_bad_json(self, src: SourceFile, batch: pa.RecordBatch) -> pa.RecordBatch:
+        json_batch = pa.Table.from_batches([batch])  # noqa: F841 - read by DuckDB below
+        rows = self.con.execute(
+            f"SELECT {ROW}, {JSON_COLUMN} FROM json_batch WHERE NOT json_valid({JSON_COLUMN})"
+            f" OR json_type({JSON_COLUMN}) <> 'OBJECT' ORDER BY {ROW}"
+        ).fetchall()
+        if not rows:
+            return batch
+        for row, text in rows:
+            place = src.place(int(row))
+            if not self.skip_bad:
+                raise BadRowError(place, "(line)", _clip(text), "not a JSON object")
+            self.rejects.append(_Reject(place, "(line)", _clip(text), "not a JSON object", {}))
+        bad = {int(r) for r, _ in rows}
+        return batch.filter(pa.array([r not in bad for r in batch.column(ROW).to_pylist()]))
+
+    def check(self) -> None:
+        """Find every value that cannot be stored: raise at the first, or record them all."""
+        for source in self.sources:
+            if self.progress:
+                self.progress(f"checking {source.src.path.name}", 0, 0)
+            problems = [(c, f"s_{c} IS NULL", "missing value") for c in self.spec.required]
+            for col in self.spec.accepts:
+                if f"s_{col.name}" in source.columns:
+                    co = coercion(col, source.columns[f"s_{col.name}"], self.tz)
+                    if co.invalid != "false":
+                        problems.append((col.name, co.invalid, co.reason))
+            checks = " ".join(f"WHEN {cond} THEN {n}" for n, (_, cond, _) in enumerate(problems))
+            source.problems = problems
+            source.bad_expr = f"CASE {checks} END" if checks else "NULL"
+            limit = "" if self.skip_bad else " LIMIT 1"
+            bad = self.con.execute(
+                f"SELECT {ROW}, bad FROM (SELECT {ROW}, {source.bad_expr} AS bad"
+                f" FROM {source.relation}) WHERE bad IS NOT NULL ORDER BY {ROW}{limit}"
+            ).fetchall()
+            for row, code in bad:
+                self._reject(source, int(row), int(code))
+            source.has_rejects = bool(bad)
+
+    def _reject(self, source: _Source, row: int, code: int) -> None:
+        column, _, reason = source.problems[code]
+        record = self.con.execute(
+            f"SELECT * EXCLUDE ({ROW}) FROM {source.relation} WHERE {ROW} = ?", [row]
+        ).fetchone()
+        names = [d[0] for d in self.con.description or []]
+        values = dict(zip(names, record or (), strict=False))
+        value = values.get(f"s_{column}")
+        place = source.src.place(row)
+        if not self.skip_bad:
+            raise BadRowError(place, column, value, reason)
+        shown = {k.removeprefix("s_"): v for k, v in values.items()}
+        self.rejects.append(_Reject(place, column, value, reason, shown))
+
+    def create_typed_view(self) -> None:
+        selects = []
+        for index, source in enumerate(self.sources):
+            values = []
+            for col in self.spec.accepts:
+                cls = source.columns.get(f"s_{col.name}")
+                if cls is None:
+                    values.append(f"CAST(NULL AS {base_type(col)}) AS t_{col.name}")
+                else:
+                    values.append(f"{coercion(col, cls, self.tz).value} AS t_{col.name}")
+            if self.spec.keep_extra_as_properties:
+                values.append("_extra")
+            where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
+            selects.append(
+                f"SELECT CAST({index} AS INTEGER) AS _file, {ROW} AS _row, {', '.join(values)}"
+                f" FROM {source.relation}{where}"
+            )
+        # Over Parquet the typed rows stay a view (DuckDB reads the file in parallel on each
+        # pass); text sources are parsed once into a table, as timestamp parsing is costly.
+        self.typed_kind = (
+            "VIEW" if all(s.src.format == "parquet" for s in self.sources) else "TABLE"
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP {self.typed_kind} {TYPED} AS {' UNION ALL '.join(selects)}"
+        )
+        row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchone()
+        self.rows = int(row[0]) if row else 0
+
+    def drop(self) -> None:
+        self.con.execute(f"DROP {self.typed_kind} IF EXISTS {TYPED}")
+        for source in self.sources:
+            kind = "VIEW" if source.src.format == "parquet" else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
+
+
+def _raw_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: pa.RecordBatch,
+    targets: dict[str, str],
+    extras: list[str],
+    is_json: bool,
+) -> pa.Table:
+    """Rename source columns to s_<target> / x_<n> so no file-given name reaches SQL text."""
+    if not is_json:
+        arrays = [batch.column(src) for src in targets.values()]
+        arrays += [batch.column(name) for name in extras]
+        names = [f"s_{t}" for t in targets] + [f"x_{n}" for n in range(len(extras))]
+        return pa.Table.from_arrays([*arrays, batch.column(ROW)], names=[*names, ROW])
+    bad = [s for s in targets.values() if '"' in s]
+    if bad:
+        raise ValueError(f"--map source {bad[0]!r}: JSON field names may not contain '\"'")
+    params = {f"p{n}": f'$."{s}"' for n, s in enumerate(targets.values())}
+    selects = [f"json_extract_string({JSON_COLUMN}, $p{n}) AS s_{t}" for n, t in enumerate(targets)]
+    json_batch = pa.Table.from_batches([batch])  # noqa: F841 - read by DuckDB below
+    sql = f"SELECT {', '.join([*selects, ROW])} FROM json_batch"
+    return con.sql(sql, params=params).to_arrow_table()
+
+
+def _clip(text: object, limit: int = 200) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _write_rejects(ws: Workspace, kind: str, rejects: list[_Reject], path: Path | None) -> Path:
+    if path is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = ws.settings.data_dir / "rejects" / f"{kind}-{stamp}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["place", "column", "value", "reason", "record"])
+        for r in rejects:
+            record = json.dumps(r.record, default=str, ensure_ascii=False)
+            writer.writerow([r.place, r.column, r.value, r.reason, record])
+    return path
+
+
+def _record_run(ws: Workspace, project: str | None, summary: ImportSummary) -> None:
+    project_row: Project = ws.ensure_project(project or ws.settings.default_project)
+    with ws.sessions.begin() as session:
+        session.add(
+            ImportRun(
+                project_id=project_row.id,
+                kind=summary.kind,
+                files=summary.files,
+                rows_read=summary.rows_read,
+                rows_stored=summary.rows_stored,
+                rows_skipped=summary.rows_skipped,
+                rows_duplicate=summary.rows_duplicate,
+            )
+        )
+
+
+__all__ = ["BadRowError", "FileFormatError", "ImportSummary", "import_files"]

@@ -1,0 +1,102 @@
+"""URL parts as vectorised DuckDB expressions, with the plain-Python (urllib.parse) equivalents
+the tests hold them to: the path, the host (for referrer domains) and query parameters (utm_*).
+
+The SQL follows urllib.parse.urlsplit: an optional scheme, '//' and a netloc up to the first of
+'/?#', the path up to '?' or '#', the query up to '#'. Both sides decode query values the same
+way ('+' is a space, %XX are UTF-8 bytes) and keep the raw text when the bytes are not UTF-8
+(Baidu still sends some keywords in GBK).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+_SCHEME = r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?"
+# Host: after '//' and any user info (up to the netloc's last '@'), up to a port, path, query
+# or fragment; or an IPv6 literal in brackets.
+_HOST = _SCHEME + r"//(?:[^/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)"
+_PATH = "^" + _SCHEME + r"(?://[^/?#]*)?([^?#]*)"
+_PARAM_NAME = re.compile(r"[A-Za-z0-9_.~$-]+")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def path_sql(url: str) -> str:
+    """SQL: the path of `url` without query or fragment, '/' when empty; NULL for NULL."""
+    path = f"regexp_extract({url}, {_literal(_PATH)}, 1)"
+    return f"CASE WHEN {url} IS NOT NULL THEN coalesce(nullif({path}, ''), '/') END"
+
+
+def host_sql(url: str) -> str:
+    """SQL: the lower-case host of `url` without port and leading 'www.'; NULL if it has none."""
+    host = f"lower(trim(regexp_extract({url}, {_literal('^' + _HOST)}, 1), '[]'))"
+    return f"nullif(regexp_replace({host}, '^www\\.', ''), '')"
+
+
+def query_param_sql(url: str, name: str) -> str:
+    """SQL: the URL-decoded value of the first ?name=... in `url`; '' for a bare ?name; NULL if
+    absent. `name` must be a plain parameter name (letters, digits, _ . ~ $ -)."""
+    if not _PARAM_NAME.fullmatch(name):
+        raise ValueError(f"query parameter name {name!r} must be letters, digits or _.~$-")
+    escaped = re.sub(r"([.$])", r"\\\1", name)
+    # The lazy run before '&' finds the first occurrence; the group keeps 'name' or
+    # 'name=value', so an absent parameter ('') differs from an empty value ('name').
+    pair = f"^[^?#]*\\?(?:[^#]*?&)?({escaped}(?:=[^&#]*)?)(?:[&#]|$)"
+    raw = f"substr(nullif(regexp_extract({url}, {_literal(pair)}, 1), ''), {len(name) + 2})"
+    # url_decode rejects bytes that are not UTF-8; TRY turns that into NULL, then keep the raw.
+    return f"coalesce(TRY(url_decode(replace({raw}, '+', ' '))), {raw})"
+
+
+def _split(url: str) -> tuple[str, str, str] | None:
+    """(netloc, path, query) as urlsplit gives them; None when urllib rejects the URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return parts.netloc, parts.path, parts.query
+
+
+def url_path(url: str | None) -> str | None:
+    """The path of `url` without query or fragment, '/' when empty (as path_sql)."""
+    if url is None:
+        return None
+    parts = _split(url)
+    return (parts[1] if parts else "") or "/"
+
+
+def url_host(url: str | None) -> str | None:
+    """The lower-case host without port and leading 'www.' (as host_sql); None if none."""
+    if url is None:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    if host is None:
+        return None
+    return host.removeprefix("www.") or None
+
+
+def _decode(raw: str) -> str:
+    try:
+        return unquote(raw.replace("+", " "), errors="strict")
+    except UnicodeDecodeError:
+        return raw
+
+
+def url_query_param(url: str | None, name: str) -> str | None:
+    """The decoded value of the first ?name=... (as query_param_sql); None if absent."""
+    if url is None:
+        return None
+    parts = _split(url)
+    if parts is None:
+        return None
+    for pair in parts[2].split("&"):
+        key, _, value = pair.partition("=")
+        # Names are compared as written, like the SQL: parameter names are plain ASCII.
+        if key == name:
+            return _decode(value)
+    return None
