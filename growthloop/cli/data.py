@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
 from growthloop.ingest.files import BadRowError, ImportSummary, import_files
@@ -69,19 +76,29 @@ def import_command(
 
 
 def _with_progress(ws, kind, files, pairs, timezone, skip_bad, rejects, project) -> ImportSummary:  # type: ignore[no-untyped-def]
+    """Bytes read per file, then one line per step (checking, storing) as it starts."""
     columns = (
+        SpinnerColumn(finished_text="[green]✓[/]"),
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
+        TextColumn("{task.fields[size]}"),
+        TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as bar:
-        tasks: dict[str, object] = {}
+    with Progress(*columns, console=console) as bar:
+        tasks: dict[str, TaskID] = {}
+        steps: list[TaskID] = []
 
         def update(name: str, done: int, total: int) -> None:
+            if total == 0:  # a step without a size: finish the last one, start this one
+                for task in steps:
+                    bar.update(task, total=1, completed=1)
+                steps.append(bar.add_task(name, total=None, size=""))
+                return
             if name not in tasks:
-                tasks[name] = bar.add_task(f"reading {name}", total=total)
-            bar.update(tasks[name], completed=done)  # type: ignore[arg-type]
+                tasks[name] = bar.add_task(f"reading {name}", total=total, size="")
+            bar.update(
+                tasks[name], completed=done, size=f"{done / 2**20:,.1f}/{total / 2**20:,.1f} MB"
+            )
 
         summary = import_files(
             ws,
@@ -94,6 +111,8 @@ def _with_progress(ws, kind, files, pairs, timezone, skip_bad, rejects, project)
             project=project,
             progress=update,
         )
+        for task in steps:
+            bar.update(task, total=1, completed=1)
     return summary
 
 

@@ -239,6 +239,8 @@ class _Plan:
                 created = True
             if self.progress:
                 self.progress(src.path.name, done[0], src.size)
+        if self.progress:
+            self.progress(src.path.name, src.size, src.size)
         if not created:  # an empty file: an empty table of the right shape
             cols = ", ".join(f"CAST(NULL AS VARCHAR) AS s_{t}" for t in targets)
             extra = ", CAST(NULL AS JSON) AS _extra" if self.spec.keep_extra_as_properties else ""

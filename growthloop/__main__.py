@@ -1,0 +1,5 @@
+"""`python -m growthloop` runs the command line."""
+
+from growthloop.cli import main
+
+main()
