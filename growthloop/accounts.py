@@ -154,6 +154,10 @@ def authenticate(ws: Workspace, name: str, password: str, ip: str) -> Account | 
             ok = False
         if not ok or user is None or not user.active:
             session.add(LoginAttempt(name=name[:100], ip=ip[:64]))
+            # Failures older than the window no longer count; keep the table small.
+            session.execute(
+                delete(LoginAttempt).where(LoginAttempt.at < utcnow() - 2 * LOGIN_FAILURE_WINDOW)
+            )
             return None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)

@@ -164,7 +164,14 @@ def test_tokens_are_hashed_shown_once_and_revocable(
     assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in str(client.get("/api/tokens").json())
     bot = TestClient(client.app, headers={"Authorization": f"Bearer {secret}"})
-    assert bot.get("/api/me").json() == {"id": 1, "name": "ana", "role": "viewer", "auth": "token"}
+    assert bot.get("/api/me").json() == {
+        "id": 1,
+        "name": "ana",
+        "role": "viewer",
+        "auth": "token",
+        "csrf_token": None,
+    }
+    assert client.get("/api/me").json()["csrf_token"] == csrf
     assert bot.get("/api/tokens").json()[0]["last_used_at"] is not None
     token_id = created.json()["token"]["id"]
     assert (

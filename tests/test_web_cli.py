@@ -13,7 +13,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from growthloop.accounts import account_for_token, authenticate
+from growthloop.accounts import account_for_token, authenticate, list_users
 from growthloop.cli import app
 from growthloop.workspace import Workspace
 
@@ -81,6 +81,10 @@ def test_serve_runs_the_app_on_the_given_port(tmp_path: Path) -> None:
                 assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
                 assert time.monotonic() < deadline, "growthloop serve did not answer in 60 s"
                 time.sleep(0.2)
+        # The first start created an admin and printed a one-time password that works.
+        with Workspace.open(tmp_path / "d") as ws:
+            [admin] = list_users(ws)
+            assert (admin.name, admin.role) == ("admin", "admin")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/me")
             raise AssertionError("/api/me answered without a login")
@@ -89,5 +93,10 @@ def test_serve_runs_the_app_on_the_given_port(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        if proc.stdout:
-            proc.stdout.close()
+    output = proc.stdout.read() if proc.stdout else ""
+    if proc.stdout:
+        proc.stdout.close()
+    password = re.search(r"one-time password: (\S+)", output)
+    assert password, output
+    with Workspace.open(tmp_path / "d") as ws:
+        assert authenticate(ws, "admin", password.group(1), "127.0.0.1") is not None

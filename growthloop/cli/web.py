@@ -48,8 +48,10 @@ def serve(
 
     with open_workspace(data_dir) as ws:
         if not list_users(ws):
+            # First start: without a user nobody could log in, so create the admin now.
+            account, password = add_user(ws, "admin", "admin")
             console.print(
-                "[yellow]no users yet:[/] add one with `growthloop users add NAME --role admin`",
+                f"created user [bold]{account.name}[/] (admin), one-time password: {password}",
                 highlight=False,
             )
         console.print(

@@ -77,7 +77,10 @@ def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
         if exc.reason == "csrf":
-            detail = "CSRF token missing or wrong: send the X-CSRF-Token header (see /api/me docs)"
+            detail = (
+                "CSRF token missing or wrong: send the session's token (csrf_token in GET /api/me)"
+                " in the X-CSRF-Token header, or use an API token"
+            )
         else:
             detail = f"forbidden: this needs the {exc.needed.name if exc.needed else ''} role"
         if _is_api(request):
