@@ -14,7 +14,9 @@ from pathlib import Path
 import demo_checks as chk
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from growthloop.cli import app
 from growthloop.demo.generate import write_demo
 
 END = date(2026, 11, 23)
@@ -34,20 +36,45 @@ def facts(source_dir: Path) -> dict:  # type: ignore[type-arg]
     return manifest["patterns"]  # type: ignore[no-any-return]
 
 
+_FILE_VIEWS = {
+    "events": "events-*.parquet",
+    "orders": "orders.parquet",
+    "spend": "spend.parquet",
+    "content_items": "content.parquet",
+    "content_metrics": "content-metrics.parquet",
+}
+
+
 @pytest.fixture(scope="module")
-def con(source_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Views named like the store's tables over the Parquet import files."""
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The README's first command, in-process: `growthloop demo` into a fresh data directory."""
+    data = tmp_path_factory.mktemp("built") / "data"
+    result = CliRunner().invoke(
+        app, ["demo", "--seed", str(SEED), "--end", END.isoformat(), "--data-dir", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    return data, result.output
+
+
+@pytest.fixture(scope="module", params=["files", "store"])
+def con(request: pytest.FixtureRequest, source_dir: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store's table names over the Parquet import files, or over the imported event store
+    (its naive UTC timestamps turned into TIMESTAMPTZ so the same queries serve both)."""
     c = duckdb.connect()
     c.execute("SET TimeZone = 'UTC'")
-    views = {
-        "events": "events-*.parquet",
-        "orders": "orders.parquet",
-        "spend": "spend.parquet",
-        "content_items": "content.parquet",
-        "content_metrics": "content-metrics.parquet",
-    }
-    for name, pattern in views.items():
-        c.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source_dir / pattern}')")
+    if request.param == "files":
+        for name, pattern in _FILE_VIEWS.items():
+            c.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source_dir / pattern}')")
+    else:
+        data, _ = request.getfixturevalue("built")
+        c.execute(f"ATTACH '{data / 'events' / 'default.duckdb'}' AS store (READ_ONLY)")
+        for name in ("events", "orders"):
+            c.execute(
+                f"CREATE VIEW {name} AS SELECT * REPLACE (timezone('UTC', timestamp) AS timestamp)"
+                f" FROM store.{name}"
+            )
+        for name in ("spend", "content_items", "content_metrics"):
+            c.execute(f"CREATE VIEW {name} AS SELECT * FROM store.{name}")
     yield c
     c.close()
 
@@ -74,8 +101,8 @@ def test_size_window_and_valid_ids(con: duckdb.DuckDBPyConnection, facts: dict) 
     assert distinct == n
     assert (first, last) == (END - timedelta(days=89), END)
     assert facts["window"] == [str(END - timedelta(days=89)), str(END)]
-    for (text,) in con.execute("SELECT uuid FROM events USING SAMPLE 200 ROWS").fetchall():
-        assert str(uuid.UUID(text)) == text
+    for (value,) in con.execute("SELECT uuid FROM events USING SAMPLE 200 ROWS").fetchall():
+        assert str(uuid.UUID(str(value))) == str(value)
     names = {r[0] for r in con.execute("SELECT DISTINCT event FROM events").fetchall()}
     assert names == {
         "$pageview", "$identify", "signup", "product_view", "add_to_cart", "checkout",
@@ -89,16 +116,19 @@ def test_size_window_and_valid_ids(con: duckdb.DuckDBPyConnection, facts: dict) 
 
 
 def test_sessions_are_30_minute_sessions(con: duckdb.DuckDBPyConnection) -> None:
-    """Within a session no gap reaches 30 minutes; between a person's sessions every gap does."""
+    """Within a session no gap reaches 30 minutes; between a person's sessions every gap does.
+
+    Client events only (they have a url): the inviter's referral reward is a server-side event.
+    """
     inside, between = con.execute(
         """
         WITH s AS (
           SELECT session_id, min(timestamp) AS a, max(timestamp) AS z,
                  max(CASE WHEN distinct_id LIKE 'u_%' THEN distinct_id END) AS user_id,
                  max(CASE WHEN distinct_id LIKE 'anon_%' THEN distinct_id END) AS anon_id
-          FROM events WHERE session_id IS NOT NULL GROUP BY 1),
+          FROM events WHERE url IS NOT NULL GROUP BY 1),
         g AS (SELECT session_id, timestamp - lag(timestamp) OVER (PARTITION BY session_id
-                ORDER BY timestamp) AS gap FROM events WHERE session_id IS NOT NULL),
+                ORDER BY timestamp) AS gap FROM events WHERE url IS NOT NULL),
         link AS (SELECT json_extract_string(properties, '$."$anon_distinct_id"') AS anon_id,
                         distinct_id AS user_id FROM events WHERE event = '$identify'),
         who AS (SELECT s.*, coalesce(s.user_id, link.user_id, s.anon_id) AS person
@@ -255,3 +285,44 @@ def test_points_and_referrals(con: duckdb.DuckDBPyConnection) -> None:
     assert abs(rules["referral"] - signups) <= 0.03 * signups
     redeemed = con.execute("SELECT count(*) FROM events WHERE event = 'points_redeemed'").fetchone()
     assert redeemed is not None and redeemed[0] > 50
+
+
+def test_demo_command_prints_summary_and_store_matches_files(
+    built: tuple[Path, str], source_dir: Path
+) -> None:
+    data, output = built
+    assert "demo business (small, seed 7)" in output
+    assert "super_brand_day" in output
+    manifest = json.loads((data / "demo-source" / "manifest.json").read_text())
+    assert manifest == json.loads((source_dir / "manifest.json").read_text())
+    with duckdb.connect(str(data / "events" / "default.duckdb"), read_only=True) as store:
+        for table, kind in (
+            ("events", "events"),
+            ("orders", "orders"),
+            ("spend", "spend"),
+            ("content_items", "content"),
+            ("content_metrics", "content-metrics"),
+        ):
+            row = store.execute(f"SELECT count(*) FROM {table}").fetchone()
+            assert row is not None and row[0] == manifest["rows"][kind], table
+
+
+def test_identify_merges_anonymous_history_into_persons(built: tuple[Path, str]) -> None:
+    data, _ = built
+    with duckdb.connect(str(data / "events" / "default.duckdb"), read_only=True) as store:
+        merged, anonymous_left = store.execute(
+            """
+            SELECT count(*) FILTER (WHERE e.person_id = i.distinct_id),
+                   count(*) FILTER (WHERE e.person_id <> i.distinct_id)
+            FROM events e JOIN events i ON i.event = '$identify'
+              AND e.distinct_id = json_extract_string(i.properties, '$."$anon_distinct_id"')
+            """
+        ).fetchone()  # type: ignore[misc]
+        assert merged > 5000 and anonymous_left == 0
+        users, with_properties = store.execute(
+            "SELECT count(*), count(*) FILTER (WHERE json_extract_string(properties, '$.city')"
+            " IS NOT NULL AND json_extract_string(properties, '$.platform') IS NOT NULL)"
+            " FROM persons WHERE person_id IN (SELECT distinct_id FROM events"
+            " WHERE event = '$identify')"
+        ).fetchone()  # type: ignore[misc]
+        assert users > 1000 and with_properties == users

@@ -1,7 +1,11 @@
 """Command line interface. Each module registers its commands on the shared Typer app."""
 
-from growthloop.cli import data, status  # noqa: F401 - registers commands
-from growthloop.cli import web  # noqa: F401 - registers commands
+from growthloop.cli import (  # noqa: F401 - registers commands
+    data,
+    demo,
+    status,
+    web,
+)
 from growthloop.cli.app import app
 
 

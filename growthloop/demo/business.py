@@ -119,7 +119,7 @@ SOURCES: tuple[Source, ...] = (
     Source("zhihu_post", None, None, "www.zhihu.com", 0.015, 0.01, 1.0, 0.0, 0.0, "", "Zhihu"),
     Source("organic_search", None, None, "www.baidu.com|www.sogou.com|www.so.com|m.sm.cn|cn.bing.com", 0.17, 0.12, 1.1, 0.0, 0.0, ""),
     Source("direct", None, None, None, 0.14, 0.42, 1.3, 0.0, 0.0, ""),
-    Source("referral", None, None, "www.smzdm.com|tieba.baidu.com|www.douban.com|www.weibo.com", 0.06, 0.05, 1.0, 0.0, 0.0, ""),
+    Source("referral", None, None, "www.smzdm.com|www.ithome.com|36kr.com|www.ifanr.com", 0.06, 0.05, 1.0, 0.0, 0.0, ""),
     Source("edm", "edm", "email", None, 0.0, 0.08, 1.3, 0.4, 0.03, "edm_weekly"),
     Source("push", "push", "push", None, 0.0, 0.13, 1.1, 0.12, 0.05, "push_daily"),
     Source("invite", None, None, "servicewechat.com", 0.04, 0.0, 1.1, 0.0, 0.0, ""),
