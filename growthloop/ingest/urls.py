@@ -44,7 +44,7 @@ def query_param_sql(url: str, name: str) -> str:
     escaped = re.sub(r"([.$])", r"\\\1", name)
     # The lazy run before '&' finds the first occurrence; the group keeps 'name' or
     # 'name=value', so an absent parameter ('') differs from an empty value ('name').
-    pair = f"^[^?#]*\\?(?:[^#]*?&)?({escaped}(?:=[^&#]*)?)(?:[&#]|$)"
+    pair = f"^[^?#]*\\?(?:[^#]*?&)??({escaped}(?:=[^&#]*)?)(?:[&#]|$)"
     raw = f"substr(nullif(regexp_extract({url}, {_literal(pair)}, 1), ''), {len(name) + 2})"
     # url_decode rejects bytes that are not UTF-8; TRY turns that into NULL, then keep the raw.
     return f"coalesce(TRY(url_decode(replace({raw}, '+', ' '))), {raw})"
