@@ -262,3 +262,90 @@ def attributed_value(
     if pick is None:
         return NONE_VALUE
     return min(v for t, v in rows if t == pick)
+
+
+# ---------------------------------------------------------------- retention
+
+
+def periods_between(earlier: datetime, later: datetime, period: str) -> int:
+    if period == "month":
+        return (later.year - earlier.year) * 12 + later.month - earlier.month
+    days = (later - earlier).days
+    return days // 7 if period == "week" else days
+
+
+def retention(
+    events: Sequence[Ev],
+    *,
+    tz: ZoneInfo,
+    period: str,
+    periods: int,
+    retention_type: str,
+    cohort_type: str,
+    first_cohort: datetime,
+    cohort_starts: Sequence[datetime],
+    range_end_utc: datetime,
+    now_utc: datetime,
+    is_start: Callable[[Ev], bool],
+    is_return: Callable[[Ev], bool],
+    value: Callable[[Ev], str | None] = lambda e: None,
+    breakdown: bool = False,
+) -> dict[str | None, dict[datetime, list[int | None]]]:
+    """{breakdown value: {cohort start: [size, retained in period 1, ...]}} by definition."""
+    first_utc = first_cohort.replace(tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+    starts = [e for e in events if is_start(e) and e.ts < range_end_utc]
+    membership: dict[tuple[str, datetime], list[Ev]] = defaultdict(list)
+    if cohort_type == "first_time":
+        by_person: dict[str, list[Ev]] = defaultdict(list)
+        for e in starts:
+            by_person[e.person].append(e)
+        for person, evs in by_person.items():
+            first = min(e.ts for e in evs)
+            if first >= first_utc:
+                cohort = bucket_of(local(first, tz), period)
+                membership[(person, cohort)] = [e for e in evs if e.ts == first]
+    else:
+        for e in starts:
+            if e.ts >= first_utc:
+                membership[(e.person, bucket_of(local(e.ts, tz), period))].append(e)
+    end = max(now_utc, range_end_utc)
+    returned: dict[str, set[datetime]] = defaultdict(set)
+    for e in events:
+        if is_return(e) and first_utc <= e.ts < end:
+            returned[e.person].add(bucket_of(local(e.ts, tz), period))
+    now_local = local(now_utc, tz)
+    out: dict[str | None, dict[datetime, list[int | None]]] = defaultdict(dict)
+    groups: dict[tuple[str | None, datetime], list[str]] = defaultdict(list)
+    for (person, cohort), evs in membership.items():
+        earliest = min(e.ts for e in evs)
+        values = [value(e) for e in evs if e.ts == earliest]
+        bd = min(values) if values and values[0] is not None else None
+        groups[(bd, cohort)].append(person)
+    # Without a breakdown there is always one group; with one, only the values seen.
+    for bd in {g for g, _ in groups} or (set() if breakdown else {None}):
+        for cohort in cohort_starts:
+            people = groups.get((bd, cohort), [])
+            row: list[int | None] = [len(people)]
+            for n in range(1, periods + 1):
+                period_start = cohort
+                for _ in range(n):
+                    period_start = _next(period_start, period)
+                if period_start > now_local:
+                    row.append(None)
+                    continue
+                count = 0
+                for person in people:
+                    offsets = {periods_between(cohort, r, period) for r in returned[person]}
+                    hit = n in offsets if retention_type == "on" else any(o >= n for o in offsets)
+                    count += hit
+                row.append(count)
+            out[bd][cohort] = row
+    return out
+
+
+def _next(start: datetime, period: str) -> datetime:
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(weeks=1)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
