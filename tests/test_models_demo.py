@@ -1,0 +1,93 @@
+"""The growth models find the demo business's planted patterns (docs/demo.md) in its event store."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from growthloop.demo.generate import KINDS, write_demo
+from growthloop.ingest.files import import_files
+from growthloop.models import rfm
+from growthloop.models.rfm_data import fetch_rfm
+from growthloop.workspace import Workspace
+
+END = date(2026, 10, 31)
+
+
+@dataclass(frozen=True)
+class Demo:
+    ws: Workspace
+    patterns: dict[str, Any]
+
+    def day(self, key: str) -> date:
+        return date.fromisoformat(self.patterns[key])
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The small demo (seed 0, ending 2026-10-31) imported into a fresh workspace."""
+    root = tmp_path_factory.mktemp("models-demo")
+    ws = Workspace.open(root / "data")
+    files = write_demo(root / "source", "small", 0, END, ws.settings.timezone)
+    for kind in KINDS:
+        import_files(ws, kind, files.files[kind], timezone=ws.settings.timezone)
+    yield Demo(ws, files.manifest["patterns"])  # type: ignore[arg-type]
+    ws.close()
+
+
+def local_order_days(demo: Demo) -> dict[str, list[date]]:
+    """Each buyer's order days in the project time zone (UTC+8), read without the model's SQL."""
+    rows = demo.ws.events().con.execute("SELECT person_id, timestamp FROM orders").fetchall()
+    days: dict[str, list[date]] = {}
+    for person, ts in rows:
+        days.setdefault(person, []).append((ts + timedelta(hours=8)).date())
+    return days
+
+
+def test_rfm_puts_the_dormant_high_value_buyers_in_cant_lose(demo: Demo) -> None:
+    """Heavy buyers who stopped at the planted date move from Champions/Loyal to Can't Lose."""
+    cut = demo.day("dormant_from")
+    heavy = {p: d for p, d in local_order_days(demo).items() if sum(x < cut for x in d) >= 4}
+    dormant = {p for p, d in heavy.items() if all(x < cut for x in d)}
+    active = set(heavy) - dormant
+    assert len(dormant) >= 20
+
+    now = fetch_rfm(demo.ws.events().con, demo.ws.settings.tz, END)
+    scores = rfm.score(now.data)
+    segments = dict(zip(now.person_ids, rfm.rf_segments(scores.r, scores.f), strict=True))
+    values = dict(zip(now.person_ids, rfm.value_segments(now.data), strict=True))
+    dormant_segments = Counter(segments[p] for p in dormant)
+    # Most dormant heavy buyers are in "Can't Lose" (R 1-2, F 5); the rest only stopped recently
+    # enough to keep R 3.
+    assert dormant_segments["cant_lose"] + dormant_segments["at_risk"] >= 0.7 * len(dormant)
+    assert Counter(values[p] for p in dormant)["important_retention"] >= 0.7 * len(dormant)
+    # ...and "Can't Lose" is mostly made of them, not of buyers who kept buying.
+    cant_lose = {p for p, s in segments.items() if s == "cant_lose"}
+    assert len(cant_lose & dormant) >= 0.6 * len(cant_lose)
+    assert not cant_lose & active
+    summary = {
+        row.segment: row
+        for row in rfm.segment_summary(
+            rfm.rf_segments(scores.r, scores.f), now.data.monetary, rfm.RF_SEGMENTS
+        )
+    }
+    assert summary["cant_lose"].revenue_share > 3 * summary["cant_lose"].customer_share
+
+    before = fetch_rfm(demo.ws.events().con, demo.ws.settings.tz, cut - timedelta(days=1))
+    s0 = rfm.score(before.data)
+    moves = rfm.transitions(
+        before.person_ids,
+        rfm.rf_segments(s0.r, s0.f),
+        now.person_ids,
+        rfm.rf_segments(scores.r, scores.f),
+        rfm.RF_SEGMENTS,
+    )
+    top = [moves.rows.index("champions"), moves.rows.index("loyal")]
+    lost = [moves.columns.index("cant_lose"), moves.columns.index("at_risk")]
+    assert moves.counts[np.ix_(top, lost)].sum() >= 0.7 * len(dormant)
