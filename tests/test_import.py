@@ -302,3 +302,37 @@ def test_content_items_and_unknown_format(workspace: Workspace, tmp_path: Path) 
     (tmp_path / "x.xlsx").write_bytes(b"")
     with pytest.raises(FileFormatError, match="unknown file type"):
         import_files(workspace, "content", [tmp_path / "x.xlsx"])
+
+
+def test_properties_fill_columns_the_file_lacks(workspace: Workspace, tmp_path: Path) -> None:
+    rows = [
+        {
+            "event": "$pageview",
+            "distinct_id": "a",
+            "timestamp": "2026-03-01T00:00:00Z",
+            "properties": {
+                "$current_url": "https://x.cn/a?utm_source=weibo",
+                "$os": "iOS",
+                "$referrer": "https://www.baidu.com/s?wd=x",
+            },
+        },
+        {
+            "event": "$pageview",
+            "distinct_id": "b",
+            "timestamp": "2026-03-01T00:00:00Z",
+            "url": "https://x.cn/b",
+            "properties": {"$current_url": "https://ignored.cn/"},
+        },
+    ]
+    import_files(workspace, "events", [write_jsonl(tmp_path / "e.jsonl", rows)])
+    got = (
+        workspace.events()
+        .con.execute(
+            "SELECT distinct_id, path, os, utm_source, referrer_domain, channel FROM events ORDER BY 1"
+        )
+        .fetchall()
+    )
+    assert got == [
+        ("a", "/a", "iOS", "weibo", "baidu.com", "Organic Social"),
+        ("b", "/b", None, None, "$direct", "Direct"),
+    ]

@@ -13,30 +13,45 @@ from growthloop.ingest.channels import channel_sql
 from growthloop.ingest.urls import host_sql, path_sql, query_param_sql
 
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
-# Well-known property keys (PostHog's), read in one JSON parse per row.
-PROPERTY_KEYS = (
-    "$current_url",
-    "$screen_name",
-    "$referrer",
-    "$os",
-    "$browser",
-    "$device_type",
-    "$geoip_country_name",
-    "$geoip_city_name",
-    "revenue",
-    "$revenue",
-    *UTM,
-)
-_PATHS = "[" + ", ".join(f"'$.\"{k}\"'" for k in PROPERTY_KEYS) + "]"
+# Materialised column <- the property keys it falls back to, in order.
+FALLBACKS: dict[str, tuple[str, ...]] = {
+    "url": ("$current_url", "$screen_name"),
+    "referrer": ("$referrer",),
+    **{u: (u,) for u in UTM},
+    "device_type": ("$device_type",),
+    "os": ("$os",),
+    "browser": ("$browser",),
+    "country": ("$geoip_country_name",),
+    "city": ("$geoip_city_name",),
+    "revenue": ("revenue", "$revenue"),
+}
 ATTRIBUTION_KEY = ("url", "referrer", *(f"p_{u}" for u in UTM))
 
 
-def _p(key: str) -> str:
-    return f"_pv[{PROPERTY_KEYS.index(key) + 1}]"
+def create_base_view(
+    con: duckdb.DuckDBPyConnection, typed: str, out: str, provided: frozenset[str] = frozenset()
+) -> None:
+    """View `out` over the typed import rows: ids, properties and the per-row attributes.
 
+    Columns in `provided` came from every source file, so their property fallbacks (and, when
+    nothing needs one, the JSON parse of properties) are skipped."""
+    keys = [k for col, ks in FALLBACKS.items() if col not in provided for k in ks]
 
-def create_base_view(con: duckdb.DuckDBPyConnection, typed: str, out: str) -> None:
-    """View `out` over the typed import rows: ids, properties and the per-row attributes."""
+    def value(col: str) -> str:
+        if col in provided:
+            return f"t_{col}"
+        found = [f"_pv[{keys.index(k) + 1}]" for k in FALLBACKS[col]]
+        if col == "revenue":
+            found = [f"TRY_CAST({f} AS DECIMAL(18,2))" for f in found]
+        return f"coalesce(t_{col}, {', '.join(found)})"
+
+    paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in keys) + "]"
+    parse = (
+        f"CASE WHEN properties = '{{}}' THEN NULL ELSE json_extract_string(properties, {paths}) END"
+        if keys
+        else "NULL"
+    )
+    columns = [f"{value(c)} AS {'p_' + c if c in UTM else c}" for c in FALLBACKS]
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {out} AS
         SELECT
@@ -46,20 +61,10 @@ def create_base_view(con: duckdb.DuckDBPyConnection, typed: str, out: str) -> No
           END AS uuid,
           t_event AS event, t_distinct_id AS distinct_id, t_timestamp AS timestamp,
           t_session_id AS session_id, properties, t_user_id AS user_id, t_channel,
-          coalesce(t_url, {_p("$current_url")}, {_p("$screen_name")}) AS url,
-          coalesce(t_referrer, {_p("$referrer")}) AS referrer,
-          {", ".join(f"coalesce(t_{u}, {_p(u)}) AS p_{u}" for u in UTM)},
-          coalesce(t_device_type, {_p("$device_type")}) AS device_type,
-          coalesce(t_os, {_p("$os")}) AS os,
-          coalesce(t_browser, {_p("$browser")}) AS browser,
-          coalesce(t_country, {_p("$geoip_country_name")}) AS country,
-          coalesce(t_city, {_p("$geoip_city_name")}) AS city,
-          coalesce(t_revenue, TRY_CAST({_p("revenue")} AS DECIMAL(18,2)),
-                   TRY_CAST({_p("$revenue")} AS DECIMAL(18,2))) AS revenue,
+          {", ".join(columns)},
           _file, _row
         FROM (
-          SELECT *, CASE WHEN properties = '{{}}' THEN NULL
-                         ELSE json_extract_string(properties, {_PATHS}) END AS _pv
+          SELECT *, {parse} AS _pv
           FROM (SELECT * EXCLUDE (_extra), CASE
                   WHEN _extra IS NULL THEN coalesce(t_properties, '{{}}'::JSON)
                   WHEN t_properties IS NULL THEN _extra

@@ -117,7 +117,7 @@ def import_files(
         plan.create_typed_view()
         if progress:
             progress("storing", 0, 0)
-        counts = loader.store_typed(store, spec, TYPED, ws.settings)
+        counts = loader.store_typed(store, spec, TYPED, ws.settings, plan.provided())
     finally:
         plan.drop()
     summary.rows_read = plan.rows + len(plan.rejects)
@@ -329,6 +329,15 @@ class _Plan:
         )
         row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchone()
         self.rows = int(row[0]) if row else 0
+
+    def provided(self) -> frozenset[str]:
+        """Targets that every source file gives a column for."""
+        # A JSON Lines "column" is a key that any line may lack: it provides nothing for sure.
+        sets = [
+            {c.removeprefix("s_") for c in s.columns} if s.src.format != "jsonl" else set()
+            for s in self.sources
+        ]
+        return frozenset(set.intersection(*sets)) if sets else frozenset()
 
     def drop(self) -> None:
         self.con.execute(f"DROP {self.typed_kind} IF EXISTS {TYPED}")

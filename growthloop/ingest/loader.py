@@ -26,10 +26,16 @@ class StoreCounts:
     details: dict[str, int] = field(default_factory=dict)
 
 
-def store_typed(store: EventStore, spec: ImportKind, typed: str, settings: Settings) -> StoreCounts:
+def store_typed(
+    store: EventStore,
+    spec: ImportKind,
+    typed: str,
+    settings: Settings,
+    provided: frozenset[str] = frozenset(),
+) -> StoreCounts:
     """Store the rows of view `typed` (columns t_<target>, _file, _row); all or nothing."""
     if spec.name == "events":
-        return _store_events(store, typed, settings)
+        return _store_events(store, typed, settings, provided)
     if spec.name == "orders":
         return _store_orders(store, typed, settings.currency)
     return _store_keyed(store, spec, typed, settings.currency)
@@ -94,9 +100,11 @@ def _store_orders(store: EventStore, typed: str, currency: str) -> StoreCounts:
     return StoreCounts(stored, total - stored)
 
 
-def _store_events(store: EventStore, typed: str, settings: Settings) -> StoreCounts:
+def _store_events(
+    store: EventStore, typed: str, settings: Settings, provided: frozenset[str]
+) -> StoreCounts:
     con = store.con
-    enrich.create_base_view(con, typed, "_ev")
+    enrich.create_base_view(con, typed, "_ev", provided)
     total = _count(con, "SELECT count(*) FROM _ev")
     _find_duplicates(con, "_ev", "_skip", any_stored=store.count("events") > 0)
     con.execute(

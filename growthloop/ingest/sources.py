@@ -74,7 +74,9 @@ KINDS: dict[str, ImportKind] = {
         _accepts(EVENTS, frozenset(_EVENT_DERIVED), _EVENT_EXTRAS),
         keep_extra_as_properties=True,
     ),
-    "orders": ImportKind("orders", ORDERS, _accepts(ORDERS, frozenset({"person_id", "inserted_at"}))),
+    "orders": ImportKind(
+        "orders", ORDERS, _accepts(ORDERS, frozenset({"person_id", "inserted_at"}))
+    ),
     "spend": ImportKind("spend", SPEND, _accepts(SPEND)),
     "content": ImportKind("content", CONTENT_ITEMS, _accepts(CONTENT_ITEMS)),
     "content-metrics": ImportKind("content-metrics", CONTENT_METRICS, _accepts(CONTENT_METRICS)),
