@@ -1,1 +1,31 @@
-"""Analysis (数据分析): typed specs and one module per analysis (trends, funnels, retention, ...)."""
+"""Analysis (数据分析): typed specs and one module per analysis (trends, funnels, retention).
+
+spec = parse_spec(open("funnel.json").read())
+result = run_analysis(spec, QueryContext.for_workspace(workspace))
+"""
+
+from growthloop.analytics.context import QueryContext
+from growthloop.analytics.funnels import FunnelResult, FunnelSpec
+from growthloop.analytics.registry import RUNNERS, AnalysisSpec, parse_spec, run_analysis, runner
+from growthloop.analytics.results import AnalysisResult, ResultTable
+from growthloop.analytics.retention import RetentionResult, RetentionSpec
+from growthloop.analytics.trends import TrendsResult, TrendsSpec
+from growthloop.analytics.validation import SpecError
+
+__all__ = [
+    "RUNNERS",
+    "AnalysisResult",
+    "AnalysisSpec",
+    "FunnelResult",
+    "FunnelSpec",
+    "QueryContext",
+    "ResultTable",
+    "RetentionResult",
+    "RetentionSpec",
+    "SpecError",
+    "TrendsResult",
+    "TrendsSpec",
+    "parse_spec",
+    "run_analysis",
+    "runner",
+]

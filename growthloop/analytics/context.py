@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 from growthloop.analytics.dates import ResolvedRange, resolve_range
 from growthloop.analytics.filters import all_filters, needs_persons, with_persons
 from growthloop.analytics.spec import DateRange, PropertyFilter, PropertyRef
+from growthloop.analytics.validation import Problem, SpecError
 from growthloop.store.schema import EVENTS, PERSONS, Table
 from growthloop.workspace import Workspace
 
@@ -64,7 +65,11 @@ class QueryContext:
         return cls(ibis.duckdb.from_connection(con), ws.settings.tz, now)
 
     def resolve(self, date_range: DateRange) -> ResolvedRange:
-        return resolve_range(date_range, self.tz, self.now_utc)
+        """The range in this context's time zone; SpecError (field date_range) if it is not one."""
+        try:
+            return resolve_range(date_range, self.tz, self.now_utc)
+        except ValueError as exc:
+            raise SpecError([Problem("date_range", "date_range", str(exc))]) from exc
 
     def events(self) -> ir.Table:
         return ibis_table(EVENTS)

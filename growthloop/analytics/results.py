@@ -21,7 +21,8 @@ class ResultTable:
 class AnalysisResult(Protocol):
     """A typed result: frozen dataclass with a `kind`, a flat `table()` view and `to_dict()`."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     def table(self) -> ResultTable: ...
 
