@@ -289,8 +289,7 @@ _MOST_SPECIFIC_DOMAIN = r"^(?:.*?\.)??(" + "|".join(_escape(d) for d in sorted(_
 def _norm(value: str | None) -> str | None:
     if value is None:
         return None
-    # Lower-case only: trimming costs more than the whole rest of the normalisation in DuckDB,
-    # and the readers already hand over clean values.
+    # Lower-case, as GA4 compares; no trimming, as GA4 does not trim either.
     return value.lower() or None
 
 
