@@ -143,3 +143,23 @@ def test_specs_round_trip_through_json() -> None:
     spec = parse_spec(json.dumps(FUNNEL))
     assert isinstance(spec, FunnelSpec)
     assert parse_spec(spec.model_dump_json()) == spec
+
+
+def test_docs_cover_every_kind_operator_and_option() -> None:
+    from typing import get_args
+
+    from growthloop.analytics import RUNNERS
+    from growthloop.analytics.funnels import Attribution, FunnelMode
+    from growthloop.analytics.spec import Operator
+    from growthloop.analytics.trends import Math
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "analytics.md").read_text()
+    for kind in RUNNERS:
+        assert f'"kind": "{kind}"' in docs, kind
+    for name in [
+        *get_args(Operator),
+        *get_args(Math),
+        *get_args(FunnelMode),
+        *get_args(Attribution),
+    ]:
+        assert f"`{name}`" in docs, name
