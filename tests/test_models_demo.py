@@ -13,7 +13,8 @@ import pytest
 
 from growthloop.demo.generate import KINDS, write_demo
 from growthloop.ingest.files import import_files
-from growthloop.models import rfm
+from growthloop.models import churn, clv, rfm
+from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
 from growthloop.models.rfm_data import fetch_rfm
 from growthloop.workspace import Workspace
 
@@ -50,12 +51,18 @@ def local_order_days(demo: Demo) -> dict[str, list[date]]:
     return days
 
 
-def test_rfm_puts_the_dormant_high_value_buyers_in_cant_lose(demo: Demo) -> None:
-    """Heavy buyers who stopped at the planted date move from Champions/Loyal to Can't Lose."""
+def heavy_buyers(demo: Demo) -> tuple[set[str], set[str]]:
+    """Buyers with 4+ orders before the planted dormancy: (those with none after, the others)."""
     cut = demo.day("dormant_from")
     heavy = {p: d for p, d in local_order_days(demo).items() if sum(x < cut for x in d) >= 4}
     dormant = {p for p, d in heavy.items() if all(x < cut for x in d)}
-    active = set(heavy) - dormant
+    return dormant, set(heavy) - dormant
+
+
+def test_rfm_puts_the_dormant_high_value_buyers_in_cant_lose(demo: Demo) -> None:
+    """Heavy buyers who stopped at the planted date move from Champions/Loyal to Can't Lose."""
+    cut = demo.day("dormant_from")
+    dormant, active = heavy_buyers(demo)
     assert len(dormant) >= 20
 
     now = fetch_rfm(demo.ws.events().con, demo.ws.settings.tz, END)
@@ -91,3 +98,29 @@ def test_rfm_puts_the_dormant_high_value_buyers_in_cant_lose(demo: Demo) -> None
     top = [moves.rows.index("champions"), moves.rows.index("loyal")]
     lost = [moves.columns.index("cant_lose"), moves.columns.index("at_risk")]
     assert moves.counts[np.ix_(top, lost)].sum() >= 0.7 * len(dormant)
+
+
+def test_churn_warning_lists_the_dormant_high_value_buyers(demo: Demo) -> None:
+    """High spend and low BG/NBD P(alive): mostly the planted dormant buyers, hardly any active one."""
+    dormant, active = heavy_buyers(demo)
+    buyers = fetch_buyers(demo.ws.events().con, demo.ws.settings.tz, END)
+    summary = buyers.purchases.summary
+    fit = clv.fit_bgnbd(summary)
+    alive = dict(zip(buyers.person_ids, clv.p_alive(fit, summary), strict=True))
+    assert np.median([alive[p] for p in dormant]) < 0.5 < np.median([alive[p] for p in active])
+    risk = churn.churn_risk(buyers.purchases.total_spend, clv.p_alive(fit, summary))
+    listed = set(buyers.person_ids[risk.indices])
+    assert len(listed & dormant) >= 0.6 * len(dormant)
+    assert len(listed & dormant) >= 0.6 * len(listed)
+    assert len(listed & active) <= 0.1 * len(active)
+    # Their visits stopped too (70% of the segment stops visiting): days away against their own
+    # cadence flags them without looking at orders.
+    activity = fetch_activity(
+        demo.ws.events().con, demo.ws.settings.tz, END, END - timedelta(days=89)
+    )
+    late = churn.overdue(
+        activity.active_days, activity.first_day, activity.last_day, (END - EPOCH).days
+    )
+    flagged = set(activity.person_ids[late.flagged])
+    assert len(flagged & dormant) >= 0.7 * len(dormant)
+    assert len(flagged & active) <= 0.25 * len(active)
