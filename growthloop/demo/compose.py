@@ -4,44 +4,60 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from growthloop.demo import business as b
 from growthloop.demo.events import PART, PARTS, PRODUCT_VIEW_PART
 
+_COMMON = (
+    "'platform', s.platform, '$current_url', url, '$os', s.os, '$browser', s.browser,"
+    " '$device_type', s.device_type, '$session_id', s.session_id,"
+    " '$referrer', coalesce(s.referrer, '$direct')"
+)
 _PERSON_SET = (
     "json_object('city', s.city, 'gender', s.gender, 'age_group', s.age_group,"
     " 'signup_channel', s.signup_channel, 'platform', s.platform)"
 )
-_PRODUCT = "json_object('product_id', p.product_id, 'category', p.category, 'price', p.price)"
-# Event properties per part, beyond the common ones; JSON nulls drop out in json_merge_patch.
+_PRODUCT = "'product_id', p.product_id, 'category', p.category, 'price', p.price"
+# Event properties per part beyond the common ones, as json_object key/value pairs. One
+# json_object per event (no merging) keeps this the cheap part of generating the demo.
 _PROPERTIES = {
-    "landing": "json_object('utm_source', s.utm_source, 'utm_medium', s.utm_medium,"
-    " 'utm_campaign', s.utm_campaign)",
-    "content_view": "json_object('content_id', s.content_id, 'content_channel', s.content_channel)",
-    "campaign": "json_object('campaign', $campaign)",
-    "identify": f"json_object('$anon_distinct_id', s.anon_id, '$set', {_PERSON_SET})",
-    "signup": f"json_object('method', s.signup_method, '$set', {_PERSON_SET})",
-    "referral_signup": "json_object('inviter', s.inviter, 'invite_code', s.inviter_code)",
-    "signup_points": "json_object('points', 100, 'rule', 'signup')",
-    "checkin_points": "json_object('points', 5, 'rule', 'daily_checkin')",
-    "add_to_cart": f"json_merge_patch({_PRODUCT}, json_object('quantity', e.quantity))",
-    "exposure": "json_object('experiment', $experiment, 'variant', s.variant)",
-    "redeem": "json_object('points', s.redeem_points)",
-    "checkout": "json_object('cart_value', s.subtotal, 'items', s.lines)",
-    "purchase": "json_object('order_id', s.order_id, 'revenue', s.amount, 'currency', 'CNY',"
-    " 'coupon', s.coupon)",
-    "purchase_points": "json_object('points', CAST(floor(s.amount) AS INTEGER), 'rule', 'purchase')",
-    "invite_sent": "json_object('invite_code', s.invite_code)",
+    "content_view": "'content_id', s.content_id, 'content_channel', s.content_channel",
+    "campaign": "'campaign', $campaign",
+    "identify": f"'$anon_distinct_id', s.anon_id, '$set', {_PERSON_SET}",
+    "signup": f"'method', s.signup_method, '$set', {_PERSON_SET}",
+    "referral_signup": "'inviter', s.inviter, 'invite_code', s.inviter_code",
+    "signup_points": "'points', 100, 'rule', 'signup'",
+    "checkin_points": "'points', 5, 'rule', 'daily_checkin'",
+    "add_to_cart": f"{_PRODUCT}, 'quantity', e.quantity",
+    "exposure": "'experiment', $experiment, 'variant', s.variant",
+    "redeem": "'points', s.redeem_points",
+    "checkout": "'cart_value', s.subtotal, 'items', s.lines",
+    "purchase_points": "'points', CAST(floor(s.amount) AS INTEGER), 'rule', 'purchase'",
+    "invite_sent": "'invite_code', s.invite_code",
 }
 for _early in ("identify", "signup", "referral_signup", "signup_points"):
     _PROPERTIES["late_" + _early] = _PROPERTIES[_early]
+# Optional keys: present only when the session has them.
+_UTM = "'utm_source', s.utm_source, 'utm_medium', s.utm_medium, 'utm_campaign', s.utm_campaign"
+_ORDER = "'order_id', s.order_id, 'revenue', s.amount, 'currency', 'CNY'"
+_ORDER_COUPON = _ORDER + ", 'coupon', s.coupon"
+
+
+def _object(pairs: str) -> str:
+    return f"json_object({_COMMON}, {pairs})" if pairs else f"json_object({_COMMON})"
 
 
 def _properties_sql() -> str:
-    cases = [f"WHEN {PART[name]} THEN {sql}" for name, sql in _PROPERTIES.items()] + [
-        f"WHEN {PRODUCT_VIEW_PART} THEN {_PRODUCT}"
+    cases = [f"WHEN {PART[name]} THEN {_object(sql)}" for name, sql in _PROPERTIES.items()]
+    cases += [
+        f"WHEN {PRODUCT_VIEW_PART} THEN {_object(_PRODUCT)}",
+        f"WHEN {PART['landing']} THEN CASE WHEN s.utm_source IS NULL THEN {_object('')}"
+        f" ELSE {_object(_UTM)} END",
+        f"WHEN {PART['purchase']} THEN CASE WHEN s.coupon IS NULL THEN {_object(_ORDER)}"
+        f" ELSE {_object(_ORDER_COUPON)} END",
     ]
-    return "CASE e.part " + " ".join(cases) + " ELSE '{}' END"
+    return "CASE e.part " + " ".join(cases) + f" ELSE {_object('')} END"
 
 
 _URL = """$shop || CASE e.page
@@ -67,19 +83,13 @@ SELECT e.uuid, parts.event,
   CASE WHEN e.logged_in THEN s.user_id ELSE s.anon_id END AS distinct_id,
   e.ts AS timestamp,
   {_URL} AS url,
-  json_merge_patch(
-    json_object('platform', s.platform, '$current_url', url, '$os', s.os, '$browser', s.browser,
-                '$device_type', s.device_type, '$session_id', s.session_id),
-    json_object('$referrer', s.referrer),
-    {_properties_sql()}
-  ) AS properties,
+  {_properties_sql()} AS properties,
   s.referrer, s.utm_source, s.utm_medium, s.utm_campaign, s.os, s.browser, s.device_type,
   'CN' AS country, s.city,
   CASE WHEN e.part = {PART["purchase"]} THEN s.amount END AS revenue,
-  s.session_id
+  s.session_id, e.seq
 FROM e JOIN s ON e.session = s.sess JOIN parts ON e.part = parts.part
 LEFT JOIN p ON e.product = p.pid
-ORDER BY e.seq
 """
 
 ORDERS_SQL = """
@@ -110,7 +120,9 @@ def compose(
     con.register("l", lines)
     con.register("parts", parts_table())
     params = {"shop": b.SHOP, "campaign": b.CAMPAIGN, "experiment": b.EXPERIMENT}
-    events = con.sql(EVENTS_SQL, params=params).to_arrow_table()
+    unordered = con.sql(EVENTS_SQL, params=params).to_arrow_table()
+    # Sorting in Arrow is cheaper than a DuckDB ORDER BY that moves every wide row.
+    events = unordered.take(pc.sort_indices(unordered.column("seq"))).drop_columns(["seq"])
     orders = con.sql(ORDERS_SQL).to_arrow_table()
     for name in ("e", "s", "p", "l", "parts"):
         con.unregister(name)
