@@ -6,7 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from growthloop.cli import app
 from growthloop.demo import import_cdnow
 from growthloop.demo.cdnow import CdnowFormatError, read_purchases
 from growthloop.workspace import Workspace
@@ -68,3 +70,29 @@ def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
     bad.write_text(" 00001 19970101  1\n")
     with pytest.raises(CdnowFormatError, match=r"cdnow.txt:1: expected 4 fields"):
         read_purchases(bad)
+
+
+def test_demo_command_imports_cdnow(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--dataset", "cdnow", "--path", str(CDNOW), "--data-dir", str(tmp_path / "d")],
+    )
+    assert result.exit_code == 0, result.output
+    # a directory means its master file
+    assert "69,659 orders stored" in result.output
+    assert "project cdnow" in result.output
+    missing = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--dataset",
+            "cdnow",
+            "--path",
+            str(tmp_path / "nowhere"),
+            "--data-dir",
+            str(tmp_path / "other"),
+        ],
+    )
+    assert missing.exit_code == 1
+    assert "nowhere: no such file (give the CDNOW" in " ".join(missing.output.split())
+    assert not (tmp_path / "other").exists()  # nothing created for a wrong path

@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from growthloop.cli import app
-from growthloop.demo.generate import write_demo
+from growthloop.demo import write_demo_files
+from growthloop.demo.generate import KINDS, write_demo
 
 END = date(2026, 11, 23)
 SEED = 7
@@ -84,7 +85,9 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path, source_dir: Path) -> None:
-    write_demo(tmp_path / "again", "small", SEED, END)
+    files = write_demo_files(tmp_path / "again", "small", SEED, END)
+    assert sorted(files) == sorted(KINDS)
+    assert all(p.parent == tmp_path / "again" and p.exists() for f in files.values() for p in f)
     assert _digest(tmp_path / "again") == _digest(source_dir)
     write_demo(tmp_path / "other", "small", SEED + 1, END)
     other = _digest(tmp_path / "other")

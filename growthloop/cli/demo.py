@@ -14,7 +14,7 @@ from rich.table import Table
 import growthloop
 from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
 from growthloop.demo import DemoSummary, build_demo, import_cdnow
-from growthloop.demo.cdnow import CdnowFormatError
+from growthloop.demo.cdnow import CdnowFormatError, find_file
 from growthloop.ingest.files import BadRowError, ImportSummary
 from growthloop.store.events import StoreInUseError
 
@@ -73,10 +73,16 @@ def demo(
     """Build a seeded demo business over 90 days (see docs/demo.md), or import CDNOW."""
     last_day = _parse_end(end)
     started = time.monotonic()
+    cdnow_file = None
+    if dataset is Dataset.cdnow:
+        try:
+            cdnow_file = find_file(path or default_cdnow_path())
+        except FileNotFoundError as exc:
+            raise fail(f"{exc} (give the CDNOW directory or file with --path)") from exc
     with open_workspace(data_dir) as ws:
         try:
-            if dataset is Dataset.cdnow:
-                slug, imported = import_cdnow(ws, path or default_cdnow_path(), project=project)
+            if cdnow_file is not None:
+                slug, imported = import_cdnow(ws, cdnow_file, project=project)
                 print_cdnow_summary(slug, imported)
                 return
             summary = build_demo(
