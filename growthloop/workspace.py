@@ -69,7 +69,9 @@ class Workspace:
         for project in self.projects():
             path = self.settings.event_store_path(project.slug)
             store = self.events(project.slug)
-            row = store.con.execute("SELECT min(timestamp), max(timestamp) FROM events").fetchone()
+            row = store.con.execute("SELECT min(timestamp), max(timestamp) FROM events").fetchall()[
+                0
+            ]
             first, last = (str(row[0]), str(row[1])) if row and row[0] else (None, None)
             out.append(ProjectStatus(project.slug, project.name, path, store.counts(), first, last))
         return out

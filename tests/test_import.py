@@ -336,3 +336,35 @@ def test_properties_fill_columns_the_file_lacks(workspace: Workspace, tmp_path: 
         ("a", "/a", "iOS", "weibo", "baidu.com", "Organic Social"),
         ("b", "/b", None, None, "$direct", "Direct"),
     ]
+
+
+def test_bad_json_value_found_while_storing_still_stores_nothing(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    rows = [
+        {
+            "event": "$identify",
+            "distinct_id": "u1",
+            "timestamp": "2026-03-01 10:00",
+            "properties": '{"$anon_distinct_id": "a1"}',
+        },
+        {"event": "view", "distinct_id": "a1", "timestamp": "2026-03-01 10:01", "properties": "{}"},
+        {
+            "event": "view",
+            "distinct_id": "a1",
+            "timestamp": "2026-03-01 10:02",
+            "properties": "[1,2]",
+        },
+    ]
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    before = workspace.events().counts()
+    with pytest.raises(
+        BadRowError, match=r"e.parquet:row 3: column 'properties': '\[1,2\]' is not a JSON object"
+    ):
+        import_files(workspace, "events", [path])
+    assert workspace.events().counts() == before  # identities and persons too
+    summary = import_files(
+        workspace, "events", [path], skip_bad=True, rejects_path=tmp_path / "r.csv"
+    )
+    assert (summary.rows_stored, summary.rows_skipped) == (2, 1)

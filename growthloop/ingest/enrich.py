@@ -29,12 +29,18 @@ ATTRIBUTION_KEY = ("url", "referrer", *(f"p_{u}" for u in UTM))
 
 
 def create_base_view(
-    con: duckdb.DuckDBPyConnection, typed: str, out: str, provided: frozenset[str] = frozenset()
+    con: duckdb.DuckDBPyConnection,
+    typed: str,
+    out: str,
+    provided: frozenset[str] = frozenset(),
+    *,
+    uuids_given: bool = False,
 ) -> None:
     """View `out` over the typed import rows: ids, properties and the per-row attributes.
 
     Columns in `provided` came from every source file, so their property fallbacks (and, when
-    nothing needs one, the JSON parse of properties) are skipped."""
+    nothing needs one, the JSON parse of properties) are skipped. With `uuids_given` no row
+    needs a derived uuid, so passes over uuids never read the properties."""
     keys = [k for col, ks in FALLBACKS.items() if col not in provided for k in ks]
 
     def value(col: str) -> str:
@@ -55,7 +61,7 @@ def create_base_view(
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {out} AS
         SELECT
-          CASE WHEN t_uuid IS NOT NULL THEN t_uuid
+          CASE WHEN {"true" if uuids_given else "t_uuid IS NOT NULL"} THEN t_uuid
                ELSE md5(concat_ws(chr(31), t_event, t_distinct_id,
                         CAST(epoch_us(t_timestamp) AS VARCHAR), CAST(properties AS VARCHAR)))::UUID
           END AS uuid,

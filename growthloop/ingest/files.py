@@ -36,6 +36,7 @@ from growthloop.store.metadata import ImportRun, Project
 from growthloop.workspace import Workspace
 
 TYPED = "_typed"
+DEFERRED_ERROR = "growthloop: a value failed a deferred check"
 ProgressFn = Callable[[str, int, int], None]
 """Called as progress(what, done, total): bytes of a file being read, or a step name with 0, 0."""
 
@@ -79,6 +80,7 @@ class _Source:
     relation: str  # view or temp table name
     columns: dict[str, str]  # s_<target> -> type class
     problems: list[tuple[str, str, str]] = field(default_factory=list)
+    deferred: list[tuple[str, str, str]] = field(default_factory=list)
     bad_expr: str = "NULL"
     has_rejects: bool = False
 
@@ -117,7 +119,15 @@ def import_files(
         plan.create_typed_view()
         if progress:
             progress("storing", 0, 0)
-        counts = loader.store_typed(store, spec, TYPED, ws.settings, plan.provided())
+        try:
+            counts = loader.store_typed(
+                store, spec, TYPED, ws.settings, plan.provided(), uuids_given=plan.uuids_given
+            )
+        except duckdb.Error as exc:
+            if DEFERRED_ERROR not in str(exc):
+                raise
+            plan.locate_deferred()
+            raise
     finally:
         plan.drop()
     summary.rows_read = plan.rows + len(plan.rejects)
@@ -147,6 +157,7 @@ class _Plan:
         self.rejects: list[_Reject] = []
         self.rows = 0
         self.typed_kind = "VIEW"
+        self.uuids_given = False
 
     def add(self, src: SourceFile, index: int, mapping: dict[str, str]) -> None:
         spec = self.spec
@@ -265,19 +276,26 @@ class _Plan:
         bad = {int(r) for r, _ in rows}
         return batch.filter(pa.array([r not in bad for r in batch.column(ROW).to_pylist()]))
 
-    def check(self) -> None:
-        """Find every value that cannot be stored: raise at the first, or record them all."""
+    def check(self, deferred_too: bool = False) -> None:
+        """Find every value that cannot be stored: raise at the first, or record them all.
+
+        Checking a JSON value means parsing it, which costs as much as storing it; so in an
+        all-or-nothing import those checks are deferred into the storing pass (a bad value
+        aborts that transaction, and `locate_deferred` then names it)."""
         for source in self.sources:
             if self.progress:
                 self.progress(f"checking {source.src.path.name}", 0, 0)
             problems = [(c, f"s_{c} IS NULL", "missing value") for c in self.spec.required]
+            deferred = []
             for col in self.spec.accepts:
                 if f"s_{col.name}" in source.columns:
                     co = coercion(col, source.columns[f"s_{col.name}"], self.tz)
-                    if co.invalid != "false":
-                        problems.append((col.name, co.invalid, co.reason))
+                    if co.invalid == "false":
+                        continue
+                    costly = base_type(col) == "JSON" and not (self.skip_bad or deferred_too)
+                    (deferred if costly else problems).append((col.name, co.invalid, co.reason))
             checks = " ".join(f"WHEN {cond} THEN {n}" for n, (_, cond, _) in enumerate(problems))
-            source.problems = problems
+            source.problems, source.deferred = problems, deferred
             source.bad_expr = f"CASE {checks} END" if checks else "NULL"
             limit = "" if self.skip_bad else " LIMIT 1"
             bad = self.con.execute(
@@ -287,14 +305,25 @@ class _Plan:
             for row, code in bad:
                 self._reject(source, int(row), int(code))
             source.has_rejects = bool(bad)
+        self.uuids_given = all(
+            "s_uuid" in s.columns
+            and not _count(self.con, f"SELECT count(*) FROM {s.relation} WHERE s_uuid IS NULL")
+            for s in self.sources
+        )
+
+    def locate_deferred(self) -> None:
+        """After the storing pass met a bad JSON value: find it and raise BadRowError."""
+        self.check(deferred_too=True)
+        raise ValueError("a value could not be stored, but checking found none")
 
     def _reject(self, source: _Source, row: int, code: int) -> None:
         column, _, reason = source.problems[code]
-        record = self.con.execute(
+        cursor = self.con.execute(
             f"SELECT * EXCLUDE ({ROW}) FROM {source.relation} WHERE {ROW} = ?", [row]
-        ).fetchone()
-        names = [d[0] for d in self.con.description or []]
-        values = dict(zip(names, record or (), strict=False))
+        )
+        names = [d[0] for d in cursor.description or []]
+        records = cursor.fetchall()
+        values = dict(zip(names, records[0] if records else (), strict=False))
         value = values.get(f"s_{column}")
         place = source.src.place(row)
         if not self.skip_bad:
@@ -311,7 +340,14 @@ class _Plan:
                 if cls is None:
                     values.append(f"CAST(NULL AS {base_type(col)}) AS t_{col.name}")
                 else:
-                    values.append(f"{coercion(col, cls, self.tz).value} AS t_{col.name}")
+                    value = coercion(col, cls, self.tz).value
+                    for name, invalid, _ in source.deferred:
+                        if name == col.name:
+                            value = (
+                                f"CASE WHEN {invalid} THEN CAST(error('{DEFERRED_ERROR}') AS"
+                                f" {base_type(col)}) ELSE {value} END"
+                            )
+                    values.append(f"{value} AS t_{col.name}")
             if self.spec.keep_extra_as_properties:
                 values.append("_extra")
             where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
@@ -327,7 +363,7 @@ class _Plan:
         self.con.execute(
             f"CREATE OR REPLACE TEMP {self.typed_kind} {TYPED} AS {' UNION ALL '.join(selects)}"
         )
-        row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchone()
+        row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchall()[0]
         self.rows = int(row[0]) if row else 0
 
     def provided(self) -> frozenset[str]:
@@ -344,6 +380,12 @@ class _Plan:
         for source in self.sources:
             kind = "VIEW" if source.src.format == "parquet" else "TABLE"
             self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    row = rows[0] if rows else None
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _raw_batch(

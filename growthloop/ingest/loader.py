@@ -32,17 +32,20 @@ def store_typed(
     typed: str,
     settings: Settings,
     provided: frozenset[str] = frozenset(),
+    *,
+    uuids_given: bool = False,
 ) -> StoreCounts:
     """Store the rows of view `typed` (columns t_<target>, _file, _row); all or nothing."""
     if spec.name == "events":
-        return _store_events(store, typed, settings, provided)
+        return _store_events(store, typed, settings, provided, uuids_given)
     if spec.name == "orders":
         return _store_orders(store, typed, settings.currency)
     return _store_keyed(store, spec, typed, settings.currency)
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
+    rows = con.execute(sql).fetchall()
+    row = rows[0] if rows else None
     return int(row[0]) if row and row[0] is not None else 0
 
 
@@ -101,10 +104,14 @@ def _store_orders(store: EventStore, typed: str, currency: str) -> StoreCounts:
 
 
 def _store_events(
-    store: EventStore, typed: str, settings: Settings, provided: frozenset[str]
+    store: EventStore,
+    typed: str,
+    settings: Settings,
+    provided: frozenset[str],
+    uuids_given: bool,
 ) -> StoreCounts:
     con = store.con
-    enrich.create_base_view(con, typed, "_ev", provided)
+    enrich.create_base_view(con, typed, "_ev", provided, uuids_given=uuids_given)
     total = _count(con, "SELECT count(*) FROM _ev")
     _find_duplicates(con, "_ev", "_skip", any_stored=store.count("events") > 0)
     con.execute(

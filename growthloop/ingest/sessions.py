@@ -20,7 +20,7 @@ def assign(con: duckdb.DuckDBPyConnection, base: str, out: str, timeout_minutes:
     )
     row = con.execute(
         "SELECT count(*), min(timestamp), max(timestamp) FROM _unsessioned"
-    ).fetchone()
+    ).fetchall()[0]
     if not row or not row[0]:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT _file, _row, CAST(NULL AS VARCHAR) AS session_id FROM _unsessioned"

@@ -13,10 +13,8 @@ import re
 from urllib.parse import unquote, urlsplit
 
 _SCHEME = r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?"
-# Host: after '//' and any user info (up to the netloc's last '@'), up to a port, path, query
-# or fragment; or an IPv6 literal in brackets.
-_HOST = _SCHEME + r"//(?:[^/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)"
-_PATH = "^" + _SCHEME + r"(?://[^/?#]*)?([^?#]*)"
+_BEFORE_PATH = "^" + _SCHEME + r"(?://[^/?#]*)?"
+_BEFORE_NETLOC = "^" + _SCHEME + "//"
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_.~$-]+")
 
 
@@ -24,16 +22,43 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _per_distinct(url: str, steps: str, result: str) -> str:
+    """A correlated scalar subquery: DuckDB plans it as a join on the distinct values of `url`,
+    so the string work runs once per distinct URL rather than once per row (an import repeats
+    the same few thousand page URLs millions of times). `steps` are CTEs over _gl_url."""
+    return f"(WITH _gl_in AS (SELECT {url} AS _gl_url){steps} {result})"
+
+
 def path_sql(url: str) -> str:
     """SQL: the path of `url` without query or fragment, '/' when empty; NULL for NULL."""
-    path = f"regexp_extract({url}, {_literal(_PATH)}, 1)"
-    return f"CASE WHEN {url} IS NOT NULL THEN coalesce(nullif({path}, ''), '/') END"
+    # Drop scheme and netloc, then cut at the first '?' or '#' (split_part keeps the text
+    # before the first separator, whichever of the two comes first).
+    rest = f"regexp_replace(_gl_url, {_literal(_BEFORE_PATH)}, '')"
+    path = f"split_part(split_part({rest}, '?', 1), '#', 1)"
+    result = f"SELECT CASE WHEN _gl_url IS NOT NULL THEN coalesce(nullif({path}, ''), '/') END"
+    return _per_distinct(url, "", result + " FROM _gl_in")
 
 
 def host_sql(url: str) -> str:
     """SQL: the lower-case host of `url` without port and leading 'www.'; NULL if it has none."""
-    host = f"lower(trim(regexp_extract({url}, {_literal('^' + _HOST)}, 1), '[]'))"
-    return f"nullif(regexp_replace({host}, '^www\\.', ''), '')"
+    netloc = (
+        f"CASE WHEN regexp_matches(_gl_url, {_literal(_BEFORE_NETLOC)}) THEN split_part(split_part("
+        f"split_part(regexp_replace(_gl_url, {_literal(_BEFORE_NETLOC)}, ''), '/', 1), '?', 1),"
+        " '#', 1) END"
+    )
+    # User info ends at the netloc's last '@'; an IPv6 literal is in brackets, else the port
+    # starts at the first ':'.
+    steps = f""", _gl_netloc AS (
+        SELECT regexp_replace({netloc}, '^.*@', '') AS hostinfo FROM _gl_in),
+      _gl_host AS (
+        SELECT lower(CASE WHEN starts_with(hostinfo, '[')
+                          THEN split_part(substr(hostinfo, 2), ']', 1)
+                          ELSE split_part(hostinfo, ':', 1) END) AS host FROM _gl_netloc)"""
+    result = (
+        "SELECT nullif(CASE WHEN starts_with(host, 'www.') THEN substr(host, 5) ELSE host END, '')"
+        " FROM _gl_host"
+    )
+    return _per_distinct(url, steps, result)
 
 
 def query_param_sql(url: str, name: str) -> str:
@@ -45,9 +70,11 @@ def query_param_sql(url: str, name: str) -> str:
     # The lazy run before '&' finds the first occurrence; the group keeps 'name' or
     # 'name=value', so an absent parameter ('') differs from an empty value ('name').
     pair = f"^[^?#]*\\?(?:[^#]*?&)??({escaped}(?:=[^&#]*)?)(?:[&#]|$)"
-    raw = f"substr(nullif(regexp_extract({url}, {_literal(pair)}, 1), ''), {len(name) + 2})"
+    raw = f"substr(nullif(regexp_extract(_gl_url, {_literal(pair)}, 1), ''), {len(name) + 2})"
+    steps = f", _gl_raw AS (SELECT {raw} AS raw FROM _gl_in)"
     # url_decode rejects bytes that are not UTF-8; TRY turns that into NULL, then keep the raw.
-    return f"coalesce(TRY(url_decode(replace({raw}, '+', ' '))), {raw})"
+    result = "SELECT coalesce(TRY(url_decode(replace(raw, '+', ' '))), raw) FROM _gl_raw"
+    return _per_distinct(url, steps, result)
 
 
 def _split(url: str) -> tuple[str, str, str] | None:
