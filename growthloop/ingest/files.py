@@ -286,7 +286,7 @@ class _Plan:
             if self.progress:
                 self.progress(f"checking {source.src.path.name}", 0, 0)
             problems = [(c, f"s_{c} IS NULL", "missing value") for c in self.spec.required]
-            deferred = []
+            deferred: list[tuple[str, str, str]] = []
             for col in self.spec.accepts:
                 if f"s_{col.name}" in source.columns:
                     co = coercion(col, source.columns[f"s_{col.name}"], self.tz)
