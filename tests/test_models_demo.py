@@ -15,6 +15,8 @@ from growthloop.demo.generate import KINDS, write_demo
 from growthloop.ingest.files import import_files
 from growthloop.models import churn, clv, rfm
 from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
+from growthloop.models.experiment_report import analyse
+from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
 from growthloop.models.rfm_data import fetch_rfm
 from growthloop.workspace import Workspace
 
@@ -124,3 +126,32 @@ def test_churn_warning_lists_the_dormant_high_value_buyers(demo: Demo) -> None:
     flagged = set(activity.person_ids[late.flagged])
     assert len(flagged & dormant) >= 0.7 * len(dormant)
     assert len(flagged & active) <= 0.25 * len(active)
+
+
+def test_ab_test_finds_the_new_checkout_effect(demo: Demo) -> None:
+    """Variant `test` converts about 14 points better after exposure; the split is fair."""
+    rows = (
+        demo.ws.events()
+        .con.execute(
+            "SELECT person_id, event, timestamp, properties->>'variant', revenue::DOUBLE FROM events "
+            "WHERE event IN ('experiment_exposure', 'purchase') ORDER BY timestamp"
+        )
+        .fetchall()
+    )
+    first: dict[str, tuple[Any, str]] = {}
+    for person, event, ts, variant, _ in rows:
+        if event == "experiment_exposure" and person not in first:
+            first[person] = (ts, variant)
+    bought = {p for p, e, ts, _, _ in rows if e == "purchase" and p in first and ts >= first[p][0]}
+    data = fetch_experiment(demo.ws.events().con, ExperimentSpec("new_checkout"))
+    for v in data.variants:
+        users = [p for p, (_, variant) in first.items() if variant == v.variant]
+        assert (v.conversion.n, v.conversion.total) == (len(users), len(bought & set(users)))
+    report = analyse(data)
+    assert not report.sample_ratio.mismatch
+    conversion = next(r for r in report.results if r.metric == "conversion")
+    assert conversion.variant == "test" and conversion.significant
+    assert conversion.comparison.p_value < 0.001
+    assert 0.05 < conversion.comparison.absolute < 0.25
+    assert conversion.comparison.absolute_ci.low > 0
+    assert report.bayesian["test"].chance_to_win > 0.999

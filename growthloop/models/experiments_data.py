@@ -1,0 +1,134 @@
+"""Fetch an experiment's per-variant statistics from the event store.
+
+An experiment is defined by an exposure event carrying the experiment's name and the variant in
+two properties (by default `experiment_exposure` with `experiment` and `variant`). A user
+belongs to the variant of their first exposure and is measured from that moment: converted if
+the conversion event follows it, value = the sum of the conversion events' `revenue` after it.
+Users exposed to more than one variant are left out and counted, since their outcome cannot be
+credited to either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from growthloop.models.errors import TOO_FEW, ModelInputError
+from growthloop.models.experiments import SINGLE_VARIANT, SampleStats
+
+MODEL = "the A/B test"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """Which events define the experiment and its outcome."""
+
+    name: str
+    exposure_event: str = "experiment_exposure"
+    experiment_property: str = "experiment"
+    variant_property: str = "variant"
+    conversion_event: str = "purchase"
+    control: str = "control"
+
+
+@dataclass(frozen=True)
+class VariantData:
+    """One variant's users and the sufficient statistics of its two metrics."""
+
+    variant: str
+    conversion: SampleStats
+    revenue: SampleStats
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    spec: ExperimentSpec
+    variants: tuple[VariantData, ...]
+    users_in_several_variants: int
+
+    def variant(self, name: str) -> VariantData:
+        for v in self.variants:
+            if v.variant == name:
+                return v
+        known = ", ".join(v.variant for v in self.variants)
+        raise ModelInputError(f"variant {name!r} has no exposed users (variants seen: {known})")
+
+
+def _json_path(name: str) -> str:
+    """A JSON path for a top-level property, quoted so that any name is taken literally."""
+    return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+SQL = """
+WITH exposures AS (
+    SELECT person_id, json_extract_string(properties, ?) AS variant, timestamp
+    FROM events
+    WHERE event = ? AND json_extract_string(properties, ?) = ? AND timestamp < ?
+),
+firsts AS (
+    SELECT person_id, min(timestamp) AS at, arg_min(variant, timestamp) AS variant,
+           count(DISTINCT variant) AS variants
+    FROM exposures WHERE variant IS NOT NULL GROUP BY person_id
+),
+outcomes AS (
+    SELECT f.person_id, f.variant, f.variants,
+           (count(e.person_id) > 0)::INTEGER AS converted,
+           coalesce(sum(e.revenue), 0)::DOUBLE AS value
+    FROM firsts f
+    LEFT JOIN events e
+      ON e.person_id = f.person_id AND e.event = ? AND e.timestamp >= f.at AND e.timestamp < ?
+    GROUP BY f.person_id, f.variant, f.variants
+)
+SELECT variant,
+       count(*) FILTER (WHERE variants = 1) AS users,
+       coalesce(sum(converted) FILTER (WHERE variants = 1), 0) AS conversions,
+       coalesce(sum(value) FILTER (WHERE variants = 1), 0) AS value,
+       coalesce(sum(value * value) FILTER (WHERE variants = 1), 0) AS value_sq,
+       count(*) FILTER (WHERE variants > 1) AS mixed
+FROM outcomes GROUP BY variant ORDER BY variant
+"""
+
+
+def fetch_experiment(
+    con: duckdb.DuckDBPyConnection, spec: ExperimentSpec, until_utc: datetime | None = None
+) -> ExperimentData:
+    """Users, conversions and revenue per variant for exposures and outcomes before `until_utc`."""
+    until = until_utc or datetime(9999, 1, 1)
+    rows = con.execute(
+        SQL,
+        [
+            _json_path(spec.variant_property),
+            spec.exposure_event,
+            _json_path(spec.experiment_property),
+            spec.name,
+            until,
+            spec.conversion_event,
+            until,
+        ],
+    ).fetchall()
+    mixed_users = sum(int(r[5]) for r in rows)
+    variants = tuple(
+        VariantData(
+            v, SampleStats(int(n), float(c), float(c)), SampleStats(int(n), float(s), float(s2))
+        )
+        for v, n, c, s, s2, _ in rows
+        if n > 0
+    )
+    if not variants:
+        raise ModelInputError(
+            TOO_FEW.format(
+                model=f"{MODEL} {spec.name!r}",
+                minimum=1,
+                unit=f"{spec.exposure_event} event with {spec.experiment_property} = {spec.name!r}",
+                got=0,
+            )
+        )
+    if len(variants) < 2:
+        raise ModelInputError(
+            SINGLE_VARIANT.format(
+                model=f"{MODEL} {spec.name!r}", got=f"only {variants[0].variant!r}"
+            )
+        )
+    return ExperimentData(spec, variants, mixed_users)
