@@ -17,6 +17,8 @@ from growthloop.models import churn, clv, rfm
 from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
 from growthloop.models.experiment_report import analyse
 from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
+from growthloop.models.kpi_series_data import fetch_pacing_actuals
+from growthloop.models.pacing import pace
 from growthloop.models.rfm_data import fetch_rfm
 from growthloop.workspace import Workspace
 
@@ -155,3 +157,23 @@ def test_ab_test_finds_the_new_checkout_effect(demo: Demo) -> None:
     assert 0.05 < conversion.comparison.absolute < 0.25
     assert conversion.comparison.absolute_ci.low > 0
     assert report.bayesian["test"].chance_to_win > 0.999
+
+
+def test_pacing_gmv_for_october_from_the_orders(demo: Demo) -> None:
+    """October's GMV to the 20th, replayed from the orders; the campaign (8th-12th) put it ahead."""
+    october = (date(2026, 10, 1), date(2026, 10, 31))
+    series, days = fetch_pacing_actuals(
+        demo.ws.events().con, demo.ws.settings.tz, "CNY", "gmv", october, date(2026, 10, 20)
+    )
+    rows = demo.ws.events().con.execute("SELECT timestamp, amount::DOUBLE FROM orders").fetchall()
+    daily = {d: 0.0 for d in series.dates}
+    for ts, amount in rows:
+        day = (ts + timedelta(hours=8)).date()
+        if day in daily:
+            daily[day] += amount
+    assert days == 31 and len(series.values) == 20
+    np.testing.assert_allclose(series.values, list(daily.values()))
+    september = sum(a for ts, a in rows if (ts + timedelta(hours=8)).date().month == 9)
+    goal = pace(september, series.values, days)
+    assert goal.actual == pytest.approx(sum(daily.values()))
+    assert goal.pace_ratio > 1  # the campaign's days
