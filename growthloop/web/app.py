@@ -20,8 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from growthloop import __version__
 from growthloop.i18n import LOCALES, negotiate
+from growthloop.ingest.collector import collector_router
 from growthloop.store.events import StoreInUseError
 from growthloop.web import api, pages
+from growthloop.web.overview_cache import OverviewCache
 from growthloop.web.rendering import LANG_COOKIE, render
 from growthloop.web.security import Forbidden, NotAuthenticated, load_secret
 from growthloop.workspace import Workspace
@@ -38,8 +40,14 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/api"
 
 
-def create_app(ws: Workspace, *, secure_cookies: bool = False) -> FastAPI:
-    """The web app over an open workspace. `secure_cookies`: mark cookies Secure (HTTPS)."""
+def create_app(
+    ws: Workspace, *, secure_cookies: bool = False, overview_cache_size: int = 128
+) -> FastAPI:
+    """The web app over an open workspace.
+
+    `secure_cookies`: mark cookies Secure (HTTPS). `overview_cache_size`: overview results kept
+    in memory until the data changes (0: compute every request).
+    """
     app = FastAPI(
         title="growthloop API",
         version=__version__,
@@ -51,8 +59,10 @@ def create_app(ws: Workspace, *, secure_cookies: bool = False) -> FastAPI:
     app.state.workspace = ws
     app.state.secret = load_secret(ws.settings)
     app.state.secure_cookies = secure_cookies
+    app.state.overview_cache = OverviewCache(overview_cache_size)
     for router in [*api.ROUTERS, *pages.ROUTERS]:
         app.include_router(router)
+    app.include_router(collector_router(ws))  # SDK ingestion: checks the project's key, no login
     app.mount("/static/vendor", StaticFiles(directory=PLOTLY_JS_DIR), name="vendor")
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"

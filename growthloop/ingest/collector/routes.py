@@ -1,0 +1,110 @@
+"""HTTP endpoints for each SDK, authenticated by the project's ingestion key (no user login)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from growthloop.ingest.collector import posthog_wire, segment_wire, sensors_wire
+from growthloop.ingest.collector.decode import BadRequest, gunzip, parse_json, read_body
+from growthloop.ingest.collector.service import Collector, CollectorConfig
+from growthloop.workspace import Workspace
+
+POSTHOG_PATHS = ("/capture/", "/batch/", "/e/", "/i/v0/e/")
+SEGMENT_PATHS = tuple(f"/v1/{kind}" for kind in (*segment_wire.TYPES, "batch"))
+SENSORS_PATHS = ("/sa", "/sa.gif")
+PUBLIC_ROUTES = frozenset(
+    {("POST", p) for p in (*POSTHOG_PATHS, *SEGMENT_PATHS, *SENSORS_PATHS)}
+    | {("GET", p) for p in SENSORS_PATHS}
+)
+"""(method, path) of every ingestion route: open without a login, they check the project's
+ingestion key instead."""
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Turn a BadRequest into its status and a JSON {"detail": ...}."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except BadRequest as exc:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def collector_router(ws: Workspace, config: CollectorConfig | None = None) -> APIRouter:
+    """The ingestion endpoints; the router's lifespan starts and stops spool and loader."""
+    collector = Collector(ws, config)
+    limit = collector.config.max_body_bytes
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        collector.start()
+        app.state.collector = collector
+        try:
+            yield
+        finally:
+            collector.stop()
+
+    router = APIRouter(lifespan=lifespan, tags=["ingestion"])
+
+    async def posthog_capture(request: Request) -> Response:
+        """PostHog capture (v0): one event, a list, or {"batch": [...]}."""
+        body = await read_body(request, limit)
+        headers = request.headers
+        payload = posthog_wire.decode_body(
+            body,
+            headers.get("content-type", ""),
+            headers.get("content-encoding", ""),
+            request.query_params,
+            limit,
+        )
+        batch = posthog_wire.read_batch(payload, request.query_params, datetime.now(UTC))
+        single = isinstance(payload, dict) and "batch" not in payload
+        accepted, rejected = await collector.accept(batch, single=single)
+        return JSONResponse({"status": 1, "accepted": accepted, "rejected": rejected})
+
+    for path in POSTHOG_PATHS:
+        router.add_api_route(path, _guarded(posthog_capture), methods=["POST"])
+
+    def segment(kind: str) -> Handler:
+        async def segment_message(request: Request) -> Response:
+            """Segment / RudderStack tracking API."""
+            body = await read_body(request, limit)
+            if "gzip" in request.headers.get("content-encoding", "").lower():
+                body = gunzip(body, limit)
+            payload = parse_json(body, "body")
+            batch = segment_wire.read_batch(
+                payload, kind, request.headers.get("authorization"), datetime.now(UTC)
+            )
+            accepted, rejected = await collector.accept(batch, single=kind != "batch")
+            return JSONResponse({"success": True, "accepted": accepted, "rejected": rejected})
+
+        segment_message.__name__ = f"segment_{kind}"
+        return segment_message
+
+    for kind in (*segment_wire.TYPES, "batch"):
+        router.add_api_route(f"/v1/{kind}", _guarded(segment(kind)), methods=["POST"])
+
+    async def sensors(request: Request) -> Response:
+        """Sensors Data: form fields data / data_list (base64, gzip=1 for gzip'd JSON)."""
+        body = await read_body(request, limit) if request.method == "POST" else b""
+        query: dict[str, Any] = dict(request.query_params)
+        messages, key = sensors_wire.decode_messages(body, query, limit)
+        batch = sensors_wire.read_batch(messages, key, datetime.now(UTC))
+        accepted, rejected = await collector.accept(batch, single=False)
+        return JSONResponse({"accepted": accepted, "rejected": rejected})
+
+    for path in SENSORS_PATHS:
+        router.add_api_route(path, _guarded(sensors), methods=["GET", "POST"])
+    return router

@@ -1,0 +1,152 @@
+"""The collector: checks a request's key and size limits, spools its events, answers.
+
+A request is acknowledged only once its events (and its dead letters) are fsync'd in the
+spool; the loader stores them in the event store shortly after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from growthloop.ingest.collector.batch import Batch
+from growthloop.ingest.collector.decode import BadRequest
+from growthloop.ingest.collector.loader import SegmentLoader
+from growthloop.ingest.collector.spool import Spool
+from growthloop.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """Limits and timings of the collector (defaults suit one machine)."""
+
+    max_body_bytes: int = 5 << 20
+    """A request body (compressed or not, and once decompressed) over this gets 413."""
+    max_spool_bytes: int = 1 << 30
+    """Spooled and not yet loaded bytes over this: requests get 503 with Retry-After."""
+    retry_after_seconds: int = 5
+    segment_bytes: int = 4 << 20
+    segment_seconds: float = 1.0
+    """A segment is closed (and may be loaded) when this big or this old."""
+    load_interval_seconds: float = 1.0
+    load_batch_bytes: int = 64 << 20
+    directory: Path | None = None
+    """Where spool and dead letters live; default `<data dir>/collector`."""
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (
+        json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+    )
+
+
+class KeyIndex:
+    """Ingestion key -> project slug, re-read from the metadata database at most once a second
+    when an unknown key arrives (so a project added while the server runs is found)."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._keys: dict[str, str] = {}
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._keys = {p.ingestion_key: p.slug for p in self.ws.projects()}
+            self._read_at = time.monotonic()
+
+    def project(self, key: str | None) -> str:
+        if not key:
+            raise BadRequest(
+                401, "no ingestion key: send the project's key (see `growthloop keys`)"
+            )
+        slug = self._keys.get(key)
+        if slug is None and time.monotonic() - self._read_at > 1.0:
+            self.refresh()
+            slug = self._keys.get(key)
+        if slug is None:
+            raise BadRequest(
+                401, "unknown ingestion key (see `growthloop keys` for each project's key)"
+            )
+        return slug
+
+
+class Collector:
+    """Spool, loader and key index of one workspace; `start()` / `stop()` with the server."""
+
+    def __init__(self, ws: Workspace, config: CollectorConfig | None = None) -> None:
+        self.ws = ws
+        self.config = config or CollectorConfig()
+        root = self.config.directory or ws.settings.data_dir / "collector"
+        self.deadletter_dir = root / "deadletter"
+        self.spool = Spool(
+            root / "spool",
+            self.deadletter_dir,
+            segment_bytes=self.config.segment_bytes,
+            segment_seconds=self.config.segment_seconds,
+            on_close=self._segment_closed,
+        )
+        self.loader = SegmentLoader(
+            ws,
+            self.spool,
+            interval=self.config.load_interval_seconds,
+            batch_bytes=self.config.load_batch_bytes,
+        )
+        self.keys: KeyIndex | None = None
+
+    def _segment_closed(self) -> None:
+        self.loader.wake()
+
+    def start(self) -> None:
+        """Open every project's store (this process is now its writer) and start the threads."""
+        self.keys = KeyIndex(self.ws)
+        for project in self.ws.projects():
+            self.ws.events(project.slug)
+        self.spool.start()
+        self.loader.start()
+
+    def stop(self) -> None:
+        """Spool what is queued, load what is spooled, stop."""
+        self.spool.stop()
+        self.loader.stop()
+
+    async def accept(self, batch: Batch, *, single: bool) -> tuple[int, int]:
+        """Spool a batch; returns (accepted, rejected) once it is durable.
+
+        `single`: the endpoint takes one message, so a bad one is a 400, not a dead letter."""
+        if self.keys is None:
+            raise BadRequest(503, "the collector is starting; retry", self._retry_after())
+        project = self.keys.project(batch.key)
+        if single and batch.rejects:
+            raise BadRequest(400, batch.rejects[0].reason.removeprefix("[0]."))
+        lines = b"".join(_line(e) for e in batch.events)
+        now = datetime.now(UTC).isoformat()
+        dead = b"".join(
+            _line(
+                {
+                    "received_at": now,
+                    "source": batch.source,
+                    "reason": r.reason,
+                    "message": r.message,
+                }
+            )
+            for r in batch.rejects
+        )
+        if self.spool.pending_bytes + len(lines) > self.config.max_spool_bytes:
+            raise BadRequest(
+                503,
+                "the spool is full (the loader is behind); retry later",
+                self._retry_after(),
+            )
+        await asyncio.wrap_future(self.spool.append(project, lines, dead))
+        return len(batch.events), len(batch.rejects)
+
+    def _retry_after(self) -> dict[str, str]:
+        return {"Retry-After": str(self.config.retry_after_seconds)}
