@@ -31,29 +31,30 @@ def _per_distinct(url: str, steps: str, result: str) -> str:
 
 def path_sql(url: str) -> str:
     """SQL: the path of `url` without query or fragment, '/' when empty; NULL for NULL."""
-    # Drop scheme and netloc, then cut at the first '?' or '#' (split_part keeps the text
-    # before the first separator, whichever of the two comes first).
+    # Drop scheme and netloc (the only regex), then keep the text before the first '?' and
+    # before the first '#'; string_split is far cheaper than a regex capture in DuckDB.
     rest = f"regexp_replace(_gl_url, {_literal(_BEFORE_PATH)}, '')"
-    path = f"split_part(split_part({rest}, '?', 1), '#', 1)"
-    result = f"SELECT CASE WHEN _gl_url IS NOT NULL THEN coalesce(nullif({path}, ''), '/') END"
-    return _per_distinct(url, "", result + " FROM _gl_in")
+    steps = f", _gl_rest AS (SELECT {rest} AS rest FROM _gl_in)"
+    path = "string_split(string_split(rest, '?')[1], '#')[1]"
+    result = f"SELECT CASE WHEN rest IS NOT NULL THEN coalesce(nullif({path}, ''), '/') END"
+    return _per_distinct(url, steps, result + " FROM _gl_rest")
 
 
 def host_sql(url: str) -> str:
     """SQL: the lower-case host of `url` without port and leading 'www.'; NULL if it has none."""
-    netloc = (
-        f"CASE WHEN regexp_matches(_gl_url, {_literal(_BEFORE_NETLOC)}) THEN split_part(split_part("
-        f"split_part(regexp_replace(_gl_url, {_literal(_BEFORE_NETLOC)}, ''), '/', 1), '?', 1),"
-        " '#', 1) END"
-    )
-    # User info ends at the netloc's last '@'; an IPv6 literal is in brackets, else the port
-    # starts at the first ':'.
-    steps = f""", _gl_netloc AS (
-        SELECT regexp_replace({netloc}, '^.*@', '') AS hostinfo FROM _gl_in),
+    # Stripping "scheme://" changes the text exactly when the URL has a netloc.
+    steps = f""", _gl_rest AS (
+        SELECT _gl_url, regexp_replace(_gl_url, {_literal(_BEFORE_NETLOC)}, '') AS rest FROM _gl_in),
+      _gl_netloc AS (
+        SELECT string_split(string_split(string_split(rest, '/')[1], '?')[1], '#')[1] AS netloc
+        FROM _gl_rest WHERE rest <> _gl_url),
+      _gl_hostinfo AS (SELECT string_split(netloc, '@')[-1] AS hostinfo FROM _gl_netloc),
       _gl_host AS (
         SELECT lower(CASE WHEN starts_with(hostinfo, '[')
-                          THEN split_part(substr(hostinfo, 2), ']', 1)
-                          ELSE split_part(hostinfo, ':', 1) END) AS host FROM _gl_netloc)"""
+                          THEN string_split(substr(hostinfo, 2), ']')[1]
+                          ELSE string_split(hostinfo, ':')[1] END) AS host FROM _gl_hostinfo)"""
+    # User info ends at the netloc's last '@'; an IPv6 literal is in brackets, else the port
+    # starts at the first ':'. No row (no netloc) makes the subquery NULL.
     result = (
         "SELECT nullif(CASE WHEN starts_with(host, 'www.') THEN substr(host, 5) ELSE host END, '')"
         " FROM _gl_host"
