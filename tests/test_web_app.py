@@ -269,3 +269,24 @@ def test_pages_send_security_headers(client: TestClient) -> None:
     headers = client.get("/login").headers
     assert "script-src 'self'" in headers["content-security-policy"]
     assert headers["x-frame-options"] == "DENY"
+
+
+def test_overview_cache_follows_new_data(workspace: Workspace, client: TestClient) -> None:
+    events, orders, identified = make_rows(6)
+    load(workspace, events, orders, identified)
+    account, _ = add_user(workspace, "vic", "viewer")
+    token = create_token(workspace, account.id, "t")[1]
+    vic = TestClient(client.app, headers={"Authorization": f"Bearer {token}"})
+    params = {"start": "2026-10-01", "end": "2026-10-31"}
+
+    def visitors() -> float:
+        body = vic.get("/api/overview", params=params).json()
+        return next(k["value"] for k in body["kpis"] if k["name"] == "visitors")
+
+    before = visitors()
+    assert visitors() == before
+    workspace.events().con.execute(
+        "INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, inserted_at)"
+        " VALUES (uuid(), '$pageview', 'newcomer', 'newcomer', TIMESTAMP '2026-10-15 04:00', now())"
+    )
+    assert visitors() == before + 1

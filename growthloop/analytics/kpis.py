@@ -114,22 +114,27 @@ class Overview:
 
 # {day} is a local-day expression from _local_day(); every ? is bound by compute_overview.
 _EVENT_SQL = """
-WITH person_days AS (
-  SELECT person_id, {day} AS day, bool_or(event = 'signup') AS signed
-  FROM events WHERE timestamp >= ? AND timestamp < ?
-  GROUP BY ALL
+WITH visits AS (
+  SELECT DISTINCT person_id, {day} AS day FROM events WHERE timestamp >= ? AND timestamp < ?
+), signups AS (
+  SELECT DISTINCT person_id, {day} AS day FROM events
+  WHERE event = 'signup' AND timestamp >= ? AND timestamp < ?
 ), marked AS (
-  SELECT person_id, day, signed, day >= ? AS cur,
+  SELECT person_id, day, day >= ? AS cur,
     person_id IN (SELECT person_id FROM persons WHERE is_identified) AS known
-  FROM person_days
-)
-SELECT NULL::BOOLEAN AS cur, day, count(*) AS visitors,
-  count(*) FILTER (WHERE signed) AS new_users, count(*) FILTER (WHERE known) AS active_users
+  FROM visits
+), new_marked AS (SELECT person_id, day, day >= ? AS cur FROM signups)
+SELECT NULL::BOOLEAN AS cur, day, count(*) AS visitors, 0 AS new_users,
+  count(*) FILTER (WHERE known) AS active_users
 FROM marked GROUP BY day
 UNION ALL
-SELECT cur, NULL::DATE, count(DISTINCT person_id),
-  count(DISTINCT person_id) FILTER (WHERE signed), count(DISTINCT person_id) FILTER (WHERE known)
+SELECT cur, NULL::DATE, count(DISTINCT person_id), 0,
+  count(DISTINCT person_id) FILTER (WHERE known)
 FROM marked GROUP BY cur
+UNION ALL
+SELECT NULL::BOOLEAN, day, 0, count(*), 0 FROM new_marked GROUP BY day
+UNION ALL
+SELECT cur, NULL::DATE, 0, count(DISTINCT person_id), 0 FROM new_marked GROUP BY cur
 """
 
 _ORDER_SQL = """
@@ -182,11 +187,12 @@ def _grouped(
     totals: dict[bool, _Row] = {}
     daily: dict[date, _Row] = {}
     for row in cursor.fetchall():
-        values = {n: float(v or 0) for n, v in zip(names[2:], row[2:], strict=True)}
-        if row[1] is None:
-            totals[bool(row[0])] = values
-        else:
-            daily[row[1]] = values
+        # One key may come in several rows (visits and signups); each adds its own columns.
+        target = (
+            totals.setdefault(bool(row[0]), {}) if row[1] is None else daily.setdefault(row[1], {})
+        )
+        for name, value in zip(names[2:], row[2:], strict=True):
+            target[name] = target.get(name, 0.0) + float(value or 0)
     return totals, daily
 
 
@@ -214,8 +220,9 @@ def _available(con: duckdb.DuckDBPyConnection, totals: dict[bool, _Row]) -> set[
         have |= {"visitors", "conversion_rate"}
     if any(t.get("new_users") for t in both):
         have.add("new_users")
-    identified = con.execute("SELECT count(*) FROM persons WHERE is_identified").fetchone()
-    if identified and identified[0] and "visitors" in have:
+    # fetchall, not fetchone: DuckDB refuses some later work while a result is unfinished.
+    [(identified,)] = con.execute("SELECT count(*) FROM persons WHERE is_identified").fetchall()
+    if identified and "visitors" in have:
         have.add("active_users")
     if any(t.get("orders") for t in both):
         have |= {"orders", "gmv", "aov"}
@@ -232,7 +239,7 @@ def compute_overview(
     lo, _ = previous.utc_bounds(tz)
     cur_lo, hi = period.utc_bounds(tz)
     day_sql, day_params = _local_day(tz, previous.start, period.end)
-    ev_params = [*day_params, lo, hi, period.start]
+    ev_params = [*day_params, lo, hi, *day_params, lo, hi, period.start, period.start]
     ev_totals, ev_daily = _grouped(con, _EVENT_SQL.format(day=day_sql), ev_params)
     or_params = [*day_params, lo, hi, currency, period.start]
     or_totals, or_daily = _grouped(con, _ORDER_SQL.format(day=day_sql), or_params)
@@ -257,10 +264,9 @@ def compute_overview(
 
 def last_data_day(con: duckdb.DuckDBPyConnection, tz: ZoneInfo) -> date | None:
     """The latest local day with an event or order, or None for an empty store."""
-    row = con.execute(
+    [(stamp,)] = con.execute(
         "SELECT greatest((SELECT max(timestamp) FROM events), (SELECT max(timestamp) FROM orders))"
-    ).fetchone()
-    if not row or row[0] is None:
+    ).fetchall()
+    if not isinstance(stamp, datetime):
         return None
-    stamp: datetime = row[0]
     return stamp.replace(tzinfo=UTC).astimezone(tz).date()

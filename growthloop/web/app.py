@@ -62,7 +62,9 @@ def create_app(
     app.state.overview_cache = OverviewCache(overview_cache_size)
     for router in [*api.ROUTERS, *pages.ROUTERS]:
         app.include_router(router)
-    app.include_router(collector_router(ws))  # SDK ingestion: checks the project's key, no login
+    # SDK ingestion: checks the project's ingestion key, no login. Its wire formats are the SDKs'
+    # (docs/collector.md), so it stays out of the /api schema.
+    app.include_router(collector_router(ws), include_in_schema=False)
     app.mount("/static/vendor", StaticFiles(directory=PLOTLY_JS_DIR), name="vendor")
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"

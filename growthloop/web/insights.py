@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from growthloop.analytics.kpis import KPI_NAMES, Overview, Period, compute_overview, last_data_day
+from growthloop.analytics.kpis import KPI_NAMES, Overview, Period, last_data_day
 from growthloop.i18n import Formatter, Translator
 from growthloop.store.events import EventStore
 from growthloop.web.overview_view import (
@@ -79,20 +79,17 @@ class RunContext:
     """What runners share while one page renders: the store, locale, and computed overviews."""
 
     cursor: duckdb.DuckDBPyConnection
-    settings_tz: ZoneInfo
-    currency: str
+    tz: ZoneInfo
     t: Translator
     fmt: Formatter
+    compute: Callable[[Period], Overview]
     _overviews: dict[int, Overview] = field(default_factory=dict)
 
     def overview(self, days: int) -> Overview:
+        """The overview of the `days` days ending on the last day with data."""
         if days not in self._overviews:
-            end = last_data_day(self.cursor, self.settings_tz)
-            if end is None:
-                end = datetime.now(self.settings_tz).date()
-            self._overviews[days] = compute_overview(
-                self.cursor, Period.last_days(end, days), self.settings_tz, self.currency
-            )
+            end = last_data_day(self.cursor, self.tz) or datetime.now(self.tz).date()
+            self._overviews[days] = self.compute(Period.last_days(end, days))
         return self._overviews[days]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -13,6 +14,7 @@ from growthloop.store.metadata import SavedInsight
 from growthloop.web import saved
 from growthloop.web.context import CurrentProject
 from growthloop.web.insights import RunContext, read_cursor, run_insight
+from growthloop.web.overview_cache import cached_overview
 from growthloop.web.security import Operator, Viewer, workspace_of
 
 router = APIRouter(prefix="/api/insights", tags=["insights"])
@@ -103,9 +105,9 @@ def insight_result(
         ctx = RunContext(
             cursor,
             ws.settings.tz,
-            ws.settings.currency,
             translator(locale),
             Formatter(locale, ws.settings.currency),
+            partial(cached_overview, request, project.store, cursor),
         )
         card = run_insight(insight.spec, ctx)
     kpi = card.kpi.__dict__ if card.kpi else None

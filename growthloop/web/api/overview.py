@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from growthloop.analytics.kpis import compute_overview
 from growthloop.web.context import CurrentProject
 from growthloop.web.insights import read_cursor
+from growthloop.web.overview_cache import cached_overview
 from growthloop.web.overview_view import PeriodError, overview_json, resolve_period
 from growthloop.web.security import Viewer, workspace_of
 
@@ -33,5 +33,5 @@ def overview(
             period = resolve_period(cursor, settings.tz, days, start, end)
         except PeriodError as exc:
             raise HTTPException(422, str(exc)) from None
-        result = compute_overview(cursor, period, settings.tz, settings.currency)
+        result = cached_overview(request, project.store, cursor, period)
     return {"project": project.slug, **overview_json(result)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -12,6 +13,7 @@ from growthloop.store.metadata import Dashboard
 from growthloop.web import saved
 from growthloop.web.context import CurrentProject, ProjectRef
 from growthloop.web.insights import RunContext, read_cursor, run_insight
+from growthloop.web.overview_cache import cached_overview
 from growthloop.web.rendering import formatter_for, render, script_json
 from growthloop.web.security import Operator, Principal, Viewer, workspace_of
 
@@ -78,9 +80,9 @@ def dashboard_page(
         ctx = RunContext(
             cursor,
             ws.settings.tz,
-            ws.settings.currency,
             translator(locale),
             formatter_for(request),
+            partial(cached_overview, request, project.store, cursor),
         )
         for item, insight in saved.dashboard_items(ws, board):
             card = run_insight(insight.spec, ctx)

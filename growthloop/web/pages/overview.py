@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from growthloop.analytics.kpis import compute_overview
 from growthloop.i18n import translator
 from growthloop.web import saved
 from growthloop.web.context import CurrentProject
 from growthloop.web.insights import read_cursor
+from growthloop.web.overview_cache import cached_overview
 from growthloop.web.overview_view import (
     PERIOD_DAYS,
     PeriodError,
@@ -45,7 +45,7 @@ def overview_page(
             period = resolve_period(cursor, ws.settings.tz, days, start, end)
         except PeriodError as exc:
             raise HTTPException(422, str(exc)) from None
-        result = compute_overview(cursor, period, ws.settings.tz, ws.settings.currency)
+        result = cached_overview(request, project.store, cursor, period)
     trend = trend_figure(result, t, fmt)
     channels = channel_figure(result, t)
     boards = saved.visible_dashboards(ws, project.id, principal.account)
