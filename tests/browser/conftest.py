@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from growthloop.accounts import add_user
+from growthloop.demo.build import build_demo
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 
@@ -47,9 +48,7 @@ def free_port() -> int:
 
 def fill_demo(ws: Workspace) -> None:
     """The small demo business (growthloop.demo), loaded into the workspace's default project."""
-    from tests.test_web_kpis import load, make_rows
-
-    load(ws, *make_rows(11))
+    build_demo(ws, size="small", seed=7)
 
 
 @pytest.fixture(scope="session")
