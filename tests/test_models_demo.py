@@ -13,11 +13,15 @@ import pytest
 
 from growthloop.demo.generate import KINDS, write_demo
 from growthloop.ingest.files import import_files
-from growthloop.models import churn, clv, rfm
+from growthloop.models import anomalies, churn, clv, rfm
 from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
 from growthloop.models.experiment_report import analyse
 from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
-from growthloop.models.kpi_series_data import fetch_pacing_actuals
+from growthloop.models.kpi_series_data import (
+    fetch_daily_events,
+    fetch_daily_kpi,
+    fetch_pacing_actuals,
+)
 from growthloop.models.pacing import pace
 from growthloop.models.rfm_data import fetch_rfm
 from growthloop.workspace import Workspace
@@ -177,3 +181,24 @@ def test_pacing_gmv_for_october_from_the_orders(demo: Demo) -> None:
     goal = pace(september, series.values, days)
     assert goal.actual == pytest.approx(sum(daily.values()))
     assert goal.pace_ratio > 1  # the campaign's days
+
+
+def test_anomalies_flag_the_tracking_outage_and_the_campaign(demo: Demo) -> None:
+    """Events collapse on the outage day while orders (from the backend) stay normal."""
+    start, outage = date(2026, 8, 3), demo.day("outage_day")
+    con, tz = demo.ws.events().con, demo.ws.settings.tz
+    events = fetch_daily_events(con, tz, start, END)
+    rows = con.execute("SELECT timestamp FROM events").fetchall()
+    replay = Counter((ts + timedelta(hours=8)).date() for (ts,) in rows)
+    assert list(events.values) == [replay[d] for d in events.dates]
+    check = anomalies.detect(events.values, [d.weekday() for d in events.dates])
+    drops = {events.dates[a.index]: a for a in check.anomalies if a.direction == "drop"}
+    assert list(drops) == [outage]
+    assert drops[outage].severity == "high" and drops[outage].value < 0.2 * drops[outage].expected
+
+    orders = fetch_daily_kpi(con, tz, "CNY", "orders", start, END)
+    on_orders = anomalies.detect(orders.values, [d.weekday() for d in orders.dates])
+    flagged = {orders.dates[a.index]: a for a in on_orders.anomalies}
+    assert outage not in flagged
+    main_day = date.fromisoformat(demo.patterns["campaign"]["main_day"])
+    assert flagged[main_day].direction == "spike" and flagged[main_day].severity == "high"

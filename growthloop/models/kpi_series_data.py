@@ -15,6 +15,7 @@ import numpy as np
 
 from growthloop.analytics.kpis import KPI_NAMES, Period, compute_overview
 from growthloop.models.errors import BAD_PARAMETER, FloatArray, ModelInputError
+from growthloop.models.rfm_data import LOCAL_DAY
 
 # KPIs whose daily values add up to the period's value: the ones a target can be paced on.
 ADDITIVE_KPIS = ("orders", "gmv", "new_users")
@@ -79,3 +80,30 @@ def fetch_pacing_actuals(
             )
         )
     return fetch_daily_kpi(con, tz, currency, kpi, start, as_of), (end - start).days + 1
+
+
+def fetch_daily_events(
+    con: duckdb.DuckDBPyConnection, tz: ZoneInfo, start: date, end: date, event: str | None = None
+) -> DailySeries:
+    """Tracked events per local day over [start, end] (all events, or one event name); 0 on empty days.
+
+    Event volume is what a tracking outage shows first: the SDK stops sending while the backend's
+    orders carry on.
+    """
+    if end < start:
+        raise ModelInputError(
+            BAD_PARAMETER.format(name="end", rule=f"on or after the start {start}", value=end)
+        )
+    lo, hi = Period(start, end).utc_bounds(tz)
+    sql = f"""
+        SELECT {LOCAL_DAY} AS day, count(*) FROM events
+        WHERE timestamp >= ? AND timestamp < ? AND (CAST(? AS VARCHAR) IS NULL OR event = ?)
+        GROUP BY day
+    """
+    counts = dict(con.execute(sql, [tz.key, lo, hi, event, event]).fetchall())
+    days = tuple(Period(start, end).dates())
+    if not counts:
+        raise ModelInputError(
+            NO_DATA.format(kpi=f"{event or 'event'} tracking", start=start, end=end)
+        )
+    return DailySeries(event or "events", days, np.asarray([float(counts.get(d, 0)) for d in days]))
