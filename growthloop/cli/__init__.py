@@ -3,6 +3,7 @@
 from growthloop.cli import (  # noqa: F401 - registers commands
     data,
     demo,
+    keys,
     query,
     status,
     web,
