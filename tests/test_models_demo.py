@@ -14,6 +14,8 @@ import pytest
 from growthloop.demo.generate import KINDS, write_demo
 from growthloop.ingest.files import import_files
 from growthloop.models import anomalies, churn, clv, rfm
+from growthloop.models.channel_roi import channel_roi
+from growthloop.models.channel_roi_data import fetch_channel_counts
 from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
 from growthloop.models.experiment_report import analyse
 from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
@@ -202,3 +204,17 @@ def test_anomalies_flag_the_tracking_outage_and_the_campaign(demo: Demo) -> None
     assert outage not in flagged
     main_day = date.fromisoformat(demo.patterns["campaign"]["main_day"])
     assert flagged[main_day].direction == "spike" and flagged[main_day].severity == "high"
+
+
+def test_channel_roi_finds_the_poor_roi_channel(demo: Demo) -> None:
+    """Douyin ads: the highest cost per click and a weak funnel give the lowest ROAS and highest CAC."""
+    counts = fetch_channel_counts(demo.ws.events().con, demo.ws.settings.tz, date(2026, 8, 3), END)
+    paid = {c.channel: channel_roi(c) for c in counts if c.spend > 0 and c.new_users >= 100}
+    assert set(paid) == {"baidu", "wechat", "douyin", "xiaohongshu", "zhihu"}
+    poor = demo.patterns["poor_roi_channel"]
+    roas = {k: r.roas for k, r in paid.items()}
+    assert min(roas, key=roas.get) == poor  # type: ignore[arg-type]
+    others = sorted(v for k, v in roas.items() if k != poor)  # type: ignore[type-var]
+    assert roas[poor] < 0.6 * others[0]  # type: ignore[operator]
+    cac = {k: r.cac for k, r in paid.items()}
+    assert max(cac, key=cac.get) == poor  # type: ignore[arg-type]
