@@ -368,3 +368,31 @@ def test_bad_json_value_found_while_storing_still_stores_nothing(
         workspace, "events", [path], skip_bad=True, rejects_path=tmp_path / "r.csv"
     )
     assert (summary.rows_stored, summary.rows_skipped) == (2, 1)
+
+
+def test_referrer_from_the_same_site_is_not_a_referral(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    rows = [
+        {
+            "event": "$pageview",
+            "distinct_id": "a",
+            "timestamp": "2026-03-01T00:00:00Z",
+            "url": "https://shop.example.cn/cart",
+            "referrer": "https://www.shop.example.cn/p/1",
+        },
+        {
+            "event": "$pageview",
+            "distinct_id": "b",
+            "timestamp": "2026-03-01T00:00:00Z",
+            "url": "https://shop.example.cn/",
+            "referrer": "https://news.example.org/post",
+        },
+    ]
+    import_files(workspace, "events", [write_jsonl(tmp_path / "e.jsonl", rows)])
+    got = (
+        workspace.events()
+        .con.execute("SELECT distinct_id, referrer_domain, channel FROM events ORDER BY 1")
+        .fetchall()
+    )
+    assert got == [("a", "shop.example.cn", "Direct"), ("b", "news.example.org", "Referral")]

@@ -92,18 +92,21 @@ def create_attribution(con: duckdb.DuckDBPyConnection, base: str, out: str) -> N
         SELECT {key}, needs_channel,
                CASE WHEN url IS NOT NULL THEN {path_sql("url")} END AS path,
                CASE WHEN referrer IS NOT NULL THEN {host_sql("referrer")} END AS ref_host,
+               CASE WHEN url IS NOT NULL THEN {host_sql("url")} END AS page_host,
                {", ".join(f"coalesce(p_{u}, {query_param_sql('url', u)}) AS {u}" for u in UTM)}
         FROM _tuples"""
     )
     # Inputs under names of their own, so the rule SQL cannot capture an output column's name.
+    # A referrer on the page's own host is navigation inside the site, not a referral.
     channel = channel_sql("c_source", "c_medium", "c_referrer", "c_campaign")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT * EXCLUDE (needs_channel, c_source, c_medium, c_referrer, c_campaign),
+        SELECT * EXCLUDE (needs_channel, page_host, c_source, c_medium, c_referrer, c_campaign),
                {attribution_hash("_parts")} AS _h,
                CASE WHEN needs_channel THEN {channel} END AS channel
         FROM (SELECT *, utm_source AS c_source, utm_medium AS c_medium,
-                     ref_host AS c_referrer, utm_campaign AS c_campaign FROM _parts) _parts"""
+                     CASE WHEN ref_host IS DISTINCT FROM page_host THEN ref_host END AS c_referrer,
+                     utm_campaign AS c_campaign FROM _parts) _parts"""
     )
     con.execute("DROP TABLE _tuples")
     con.execute("DROP TABLE _parts")
