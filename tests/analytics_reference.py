@@ -349,3 +349,45 @@ def _next(start: datetime, period: str) -> datetime:
     if period == "week":
         return start + timedelta(weeks=1)
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def funnel_with_exclusions(
+    person_events: list[tuple[datetime, set[int], set[int]]],
+    n: int,
+    window: timedelta,
+    exclusions: Sequence[tuple[int, int]],
+) -> PersonFunnel | None:
+    """Ordered funnel with exclusion steps (0-based from/to), attempt by attempt: each step-1
+    event starts an attempt that takes the earliest next step at or after the previous one;
+    an exclusion event strictly between the attempt's step `from` and step `to` (or after
+    step `from` up to the window end, when `to` is never reached) spoils it."""
+    times = [sorted(t for t, steps, _ in person_events if i in steps) for i in range(n)]
+    hits = [sorted(t for t, _, xs in person_events if x in xs) for x in range(len(exclusions))]
+    clean = []
+    for start in sorted(set(times[0])):
+        path = [start]
+        for i in range(1, n):
+            later = [t for t in times[i] if t >= path[-1]]
+            if not later or min(later) > start + window:
+                break
+            path.append(min(later))
+        spoiled = False
+        for x, (f, g) in enumerate(exclusions):
+            if len(path) <= f:
+                continue
+            for t in hits[x]:
+                before_end = t < path[g] if len(path) > g else t <= start + window
+                spoiled = spoiled or (path[f] < t and before_end)
+        if not spoiled:
+            clean.append(path)
+    if not clean:
+        return None
+    level = max(len(p) for p in clean)
+    first, prev = {}, {}
+    for k in range(1, level):
+        reached = [p for p in clean if len(p) > k]
+        earliest = min(p[k] for p in reached)
+        best = max((p for p in reached if p[k] == earliest), key=lambda p: p[0])
+        first[k] = _micros(best[k] - best[0])
+        prev[k] = _micros(best[k] - best[k - 1])
+    return PersonFunnel(level, first, prev)

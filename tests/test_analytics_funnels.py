@@ -29,6 +29,7 @@ from tests.analytics_reference import (
     funnel_ordered,
     funnel_strict,
     funnel_unordered,
+    funnel_with_exclusions,
     insert_events,
 )
 
@@ -112,7 +113,7 @@ steps_strategy = st.lists(st.sampled_from(["a", "b", "c"]), min_size=2, max_size
 
 
 @settings(
-    max_examples=300,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -235,3 +236,89 @@ def test_rules_name_the_problem(workspace: Workspace) -> None:
         "attribution_step: attribution 'step' needs attribution_step, a step number of this"
         " funnel (and other attributions take none)",
     ]
+
+
+exclusions_strategy = st.lists(
+    st.tuples(st.sampled_from(["x", "b"]), st.integers(1, 3), st.integers(2, 4)).filter(
+        lambda x: x[1] < x[2]
+    ),
+    min_size=0,
+    max_size=2,
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    events=events_strategy,
+    steps=st.lists(st.sampled_from(["a", "b", "c"]), min_size=4, max_size=4),
+    window=st.integers(0, 15),
+    exclusions=exclusions_strategy,
+)
+def test_exclusions_match_reference(
+    workspace: Workspace, events, steps, window, exclusions
+) -> None:
+    con = workspace.events().con
+    clear(con)
+    insert_events(con, events)
+    spec = FunnelSpec(
+        steps=tuple({"event": s} for s in steps),
+        window={"value": window, "unit": "second"},
+        date_range=DAY,
+        exclusions=tuple({"event": e, "from_step": f, "to_step": g} for e, f, g in exclusions),
+    )
+    got = engine_paths(workspace, spec)
+    by_person: dict[str, list[Ev]] = defaultdict(list)
+    for e in events:
+        by_person[e.person].append(e)
+    want = {}
+    for person, evs in by_person.items():
+        rows = [
+            (
+                e.ts,
+                {i for i, s in enumerate(steps) if s == e.event},
+                {x for x, (name, _, _) in enumerate(exclusions) if name == e.event},
+            )
+            for e in evs
+        ]
+        found = funnel_with_exclusions(
+            rows, len(steps), timedelta(seconds=window), [(f - 1, g - 1) for _, f, g in exclusions]
+        )
+        if found is not None:
+            want[person] = found
+    assert {p: f.level for p, f in got.items()} == {p: f.level for p, f in want.items()}
+    assert got == want
+
+
+def test_exclusion_removes_the_spoiled_attempt_only(workspace: Workspace) -> None:
+    t = BASE + timedelta(hours=2)
+    events = [
+        # u1: view, coupon_error, buy -> spoiled; then views and buys again cleanly.
+        Ev("u1", "view", t),
+        Ev("u1", "coupon_error", t + timedelta(minutes=1)),
+        Ev("u1", "buy", t + timedelta(minutes=2)),
+        Ev("u1", "view", t + timedelta(hours=3)),
+        Ev("u1", "buy", t + timedelta(hours=3, minutes=10)),
+        # u2: the error comes after buying: not between the steps.
+        Ev("u2", "view", t),
+        Ev("u2", "buy", t + timedelta(minutes=5)),
+        Ev("u2", "coupon_error", t + timedelta(minutes=5)),
+        # u3: the only attempt is spoiled: u3 is not in the funnel at all.
+        Ev("u3", "view", t),
+        Ev("u3", "coupon_error", t + timedelta(minutes=30)),
+    ]
+    insert_events(workspace.events().con, events)
+    spec = FunnelSpec(
+        steps=({"event": "view"}, {"event": "buy"}),
+        window={"value": 1, "unit": "hour"},
+        date_range=DAY,
+        exclusions=({"event": "coupon_error"},),
+    )
+    result = Funnel(spec, context(workspace)).calculate()
+    assert [s.count for s in result.steps] == [2, 2]
+    assert result.steps[1].median_seconds_from_first == 450.0  # 10 and 5 minutes
+    with pytest.raises(SpecError, match="exclusion steps apply to ordered funnels only"):
+        Funnel(spec.model_copy(update={"mode": "strict"}), context(workspace))

@@ -160,3 +160,62 @@ def attribution(elements: ir.Table, rule: str, step: int | None) -> ir.Table:
     rows = rows.mutate(_edge=edge.over(group_by="person_id"))
     rows = rows.filter(rows.timestamp == rows._edge)
     return rows.group_by("person_id").aggregate(bd=rows.bd.min())
+
+
+def attempt_paths(
+    elements: ir.Table,
+    exclusions: Sequence[tuple[ir.Table, int, int]],
+    n: int,
+    window_s: int,
+) -> ir.Table:
+    """Ordered funnel with exclusions, attempt by attempt.
+
+    An attempt starts at a step-1 event and takes, for each next step, the earliest matching
+    event at or after the previous step's (ClickHouse's tie rules), within the window. An
+    exclusion (events: person_id, timestamp; from step f, to step g, 0-based) spoils an attempt
+    when one of its events lies strictly after the attempt's step f and strictly before its
+    step g (or, if step g is never reached, before the window closes). A person's level is the
+    best of their clean attempts; people with none are not in the funnel.
+    """
+    window = ibis.interval(seconds=window_s)
+    att = elements.filter(elements.level == 0).select("person_id", t_0="timestamp").distinct()
+    for i in range(1, n):
+        step = elements.filter(elements.level == i).select(_p="person_id", _t="timestamp")
+        att = att.asof_join(
+            step.distinct(), on=att[f"t_{i - 1}"] <= step._t, predicates=att.person_id == step._p
+        )
+        att = att.mutate(
+            **{f"t_{i}": ibis.ifelse(att._t <= att.t_0 + window, att._t, ibis.null("timestamp"))}
+        ).drop("_p", "_t")
+    for x, (events, f, g) in enumerate(exclusions):
+        hits = events.select(**{f"_xp{x}": "person_id", f"_xt{x}": "timestamp"}).distinct()
+        att = att.asof_join(
+            hits, on=att[f"t_{f}"] < hits[f"_xt{x}"], predicates=att.person_id == hits[f"_xp{x}"]
+        )
+        hit = att[f"_xt{x}"]
+        end_ok = ibis.ifelse(att[f"t_{g}"].notnull(), hit < att[f"t_{g}"], hit <= att.t_0 + window)
+        spoiled = (att[f"t_{f}"].notnull() & hit.notnull() & end_ok).fill_null(False)
+        att = att.mutate(**{f"_spoiled{x}": spoiled}).drop(f"_xp{x}", f"_xt{x}")
+    if exclusions:
+        att = att.filter(~ibis.or_(*(att[f"_spoiled{x}"] for x in range(len(exclusions)))))
+    level = ibis.literal(1, "int16")
+    for i in range(1, n):
+        level = ibis.ifelse(att[f"t_{i}"].notnull(), i + 1, level)
+    att = att.mutate(level=level)
+    for k in range(1, n):
+        # The attempt reaching step k+1 first; among ties the one with the latest step-1 event.
+        t_k = att[f"t_{k}"]
+        rank = ibis.row_number().over(
+            group_by="person_id", order_by=[t_k.isnull(), t_k, ibis.desc(att.t_0)]
+        )
+        att = att.mutate(**{f"_chosen_{k}": (rank == 0) & t_k.notnull()})
+    aggregates: dict[str, ir.Scalar] = {"level": att.level.max()}
+    for k in range(1, n):
+        chosen, t_k = att[f"_chosen_{k}"], att[f"t_{k}"]
+        aggregates[f"first_{k}"] = ibis.ifelse(
+            chosen, t_k.delta(att.t_0, unit="microsecond"), ibis.null("int64")
+        ).max()
+        aggregates[f"prev_{k}"] = ibis.ifelse(
+            chosen, t_k.delta(att[f"t_{k - 1}"], unit="microsecond"), ibis.null("int64")
+        ).max()
+    return att.group_by("person_id").aggregate(**aggregates)

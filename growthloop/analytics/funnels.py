@@ -14,8 +14,9 @@ import ibis.expr.types as ir
 from pydantic import Field
 
 from growthloop.analytics.context import QueryContext
-from growthloop.analytics.filters import breakdown_value
+from growthloop.analytics.filters import all_filters, breakdown_value
 from growthloop.analytics.funnel_query import (
+    attempt_paths,
     attribution,
     ordered_paths,
     step_conditions,
@@ -30,6 +31,7 @@ from growthloop.analytics.spec import (
     Breakdown,
     DateRange,
     PropertyFilter,
+    PropertyRef,
     SpecModel,
     Window,
 )
@@ -48,6 +50,16 @@ class FunnelStep(SpecModel):
     name: str | None = None
 
 
+class FunnelExclusion(SpecModel):
+    """People who do `event` between step `from_step` and step `to_step` (1-based; default: the
+    last step) of an attempt lose that attempt (ordered funnels)."""
+
+    event: str = Field(min_length=1, max_length=200)
+    filters: tuple[PropertyFilter, ...] = ()
+    from_step: int = Field(default=1, ge=1)
+    to_step: int | None = Field(default=None, ge=2)
+
+
 class FunnelSpec(SpecModel):
     """A funnel over the events of `date_range` (every step's event must lie inside it)."""
 
@@ -60,6 +72,20 @@ class FunnelSpec(SpecModel):
     breakdown: Breakdown | None = None
     attribution: Attribution = "first_touch"
     attribution_step: int | None = Field(default=None, ge=1)
+    exclusions: tuple[FunnelExclusion, ...] = ()
+
+
+def _exclusion_rule(spec: FunnelSpec) -> str | None:
+    if spec.exclusions and spec.mode != "ordered":
+        return "exclusion steps apply to ordered funnels only"
+    for i, ex in enumerate(spec.exclusions):
+        to_step = ex.to_step or len(spec.steps)
+        if not ex.from_step < to_step <= len(spec.steps):
+            return (
+                f"exclusion {i + 1} runs from step {ex.from_step} to step {to_step}: it needs"
+                f" 1 <= from_step < to_step <= {len(spec.steps)}"
+            )
+    return None
 
 
 RULES: tuple[Rule[FunnelSpec], ...] = (
@@ -83,6 +109,7 @@ RULES: tuple[Rule[FunnelSpec], ...] = (
             " (and other attributions take none)"
         ),
     ),
+    Rule("exclusions", "exclusions", _exclusion_rule),
 )
 
 
@@ -165,15 +192,17 @@ class Funnel:
 
     def _events(self) -> ir.Table:
         spec = self.spec
-        refs = [f for step in spec.steps for f in step.filters]
+        refs: list[PropertyRef] = [f for step in spec.steps for f in step.filters]
+        refs += [f for exclusion in spec.exclusions for f in exclusion.filters]
         if spec.breakdown is not None:
-            refs.append(spec.breakdown.property)  # type: ignore[arg-type]
+            refs.append(spec.breakdown.property)
         events = self.ctx.scoped_events(
             self.range.start_utc, self.range.end_utc, spec.filters, refs
         )
         if spec.mode != "strict":
             # Only strict funnels look at events outside the steps.
-            events = events.filter(events.event.isin(sorted({s.event for s in spec.steps})))
+            names = {s.event for s in spec.steps} | {x.event for x in spec.exclusions}
+            events = events.filter(events.event.isin(sorted(names)))
         if spec.breakdown is not None:
             events = events.mutate(bd=breakdown_value(events, spec.breakdown.property))
         return events
@@ -185,7 +214,17 @@ class Funnel:
         matches = step_conditions(events, [(s.event, s.filters) for s in spec.steps])
         extra = ("bd",) if spec.breakdown is not None else ()
         elements = step_elements(events, matches, extra)
-        if spec.mode == "ordered":
+        if spec.exclusions:
+            excluded = [
+                (
+                    events.filter((events.event == x.event) & all_filters(events, x.filters)),
+                    x.from_step - 1,
+                    (x.to_step or n) - 1,
+                )
+                for x in spec.exclusions
+            ]
+            paths = attempt_paths(elements, excluded, n, spec.window.seconds)
+        elif spec.mode == "ordered":
             paths = ordered_paths(elements, n, spec.window.seconds)
         elif spec.mode == "strict":
             paths = strict_paths(events, matches, spec.window.seconds)
