@@ -396,3 +396,14 @@ def test_referrer_from_the_same_site_is_not_a_referral(
         .fetchall()
     )
     assert got == [("a", "shop.example.cn", "Direct"), ("b", "news.example.org", "Referral")]
+
+
+def test_repeated_uuid_within_one_import_keeps_the_first(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    first = dict(EVENT_ROWS[0], plan="first")
+    second = dict(EVENT_ROWS[0], plan="second")
+    summary = import_files(workspace, "events", [write_csv(tmp_path / "e.csv", [first, second])])
+    assert (summary.rows_stored, summary.rows_duplicate) == (1, 1)
+    got = workspace.events().con.execute("SELECT properties->>'plan' FROM events").fetchall()
+    assert got == [("first",)]

@@ -138,11 +138,17 @@ def _store_events(
 def _find_duplicates(con: duckdb.DuckDBPyConnection, base: str, out: str, any_stored: bool) -> None:
     """Table `out` of (_file, _row) to leave out: repeats of a uuid, and uuids already stored."""
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        SELECT _file, _row FROM {base}
-        WHERE uuid IN (SELECT uuid FROM {base} GROUP BY uuid HAVING count(*) > 1)
-        QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {_ORDER}) > 1"""
+        f"""CREATE OR REPLACE TEMP TABLE _repeated AS
+        SELECT uuid FROM {base} GROUP BY uuid HAVING count(*) > 1"""
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} (_file INTEGER, _row BIGINT)")
+    if _count(con, "SELECT count(*) FROM _repeated"):  # a second pass only when needed
+        con.execute(
+            f"""INSERT INTO {out}
+            SELECT _file, _row FROM {base} SEMI JOIN _repeated r USING (uuid)
+            QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY {_ORDER}) > 1"""
+        )
+    con.execute("DROP TABLE _repeated")
     if any_stored:
         con.execute(
             f"""INSERT INTO {out}
