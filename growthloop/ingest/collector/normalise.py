@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid as uuidlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 NAMESPACE = uuidlib.UUID("6f1c39e4-8a53-4c55-9d33-2f3b6f0f4a51")
 
 Event = dict[str, Any]
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 _UA_PROPERTIES = {"browser": "$browser", "os": "$os", "device_type": "$device_type"}
 
 
@@ -79,7 +83,8 @@ def parse_time(value: object, field: str) -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """ISO 8601 in UTC with microseconds (isoformat is several times faster than strftime)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def object_field(value: object, field: str) -> dict[str, Any]:
@@ -99,6 +104,8 @@ def event_uuid(
     Hashing the message without its send-time fields (`ignore`) makes a retried message map to
     the uuid it had the first time, so the store keeps it once."""
     if isinstance(given, str) and given.strip():
+        if _CANONICAL_UUID.fullmatch(given):  # the common case, without building a UUID
+            return given.lower()
         try:
             return str(uuidlib.UUID(given.strip()))
         except ValueError:

@@ -102,12 +102,13 @@ def to_event(message: dict[str, Any], received_at: datetime) -> Event:
     """One PostHog event as our event; raises BadEvent naming the field."""
     event = message.get("event")
     name = text_id(event, "event")
-    properties = dict(object_field(message.get("properties"), "properties"))
-    properties.pop("token", None)  # the project key is not event data
+    properties = object_field(message.get("properties"), "properties")
+    if "token" in properties:  # the project key is not event data
+        properties = {k: v for k, v in properties.items() if k != "token"}
     # Server SDKs send $set / $set_once at the top level; PostHog reads them as properties.
     for op in ("$set", "$set_once"):
         if op in message and op not in properties:
-            properties[op] = object_field(message[op], op)
+            properties = {**properties, op: object_field(message[op], op)}
     raw_id = message.get("distinct_id", properties.get("distinct_id"))
     distinct_id = text_id(raw_id, "distinct_id")
     if message.get("timestamp") is not None:
