@@ -38,6 +38,7 @@ class Role(IntEnum):
 
     @classmethod
     def parse(cls, value: str) -> Role:
+        """The role named `value`; AccountError lists the valid names."""
         try:
             return cls[value]
         except KeyError:
@@ -58,6 +59,7 @@ class Account:
     role: Role
 
     def may(self, role: Role) -> bool:
+        """True when this account's role is `role` or higher."""
         return self.role >= role
 
 
@@ -66,6 +68,7 @@ def _account(user: User) -> Account:
 
 
 def sha256(text: str) -> str:
+    """Hex SHA-256 of a secret: what the database keeps of tokens and session ids."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -219,6 +222,8 @@ def account_for_token(ws: Workspace, plain: str) -> Account | None:
 
 @dataclass(frozen=True)
 class SessionInfo:
+    """A live browser session: its account and CSRF token."""
+
     account: Account
     csrf_token: str
 

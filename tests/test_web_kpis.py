@@ -195,3 +195,12 @@ def test_period_bounds_are_local_midnights() -> None:
     assert period.previous() == Period(date(2026, 10, 25), date(2026, 10, 31))
     with pytest.raises(ValueError, match="before it starts"):
         Period(date(2026, 11, 2), date(2026, 11, 1))
+
+
+def test_insight_specs_name_every_kpi() -> None:
+    from typing import get_args
+
+    from growthloop.analytics.kpis import KPI_NAMES
+    from growthloop.web.insights import KpiName
+
+    assert set(get_args(KpiName)) == set(KPI_NAMES)

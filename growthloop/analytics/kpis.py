@@ -63,16 +63,20 @@ class Period:
 
     @classmethod
     def last_days(cls, end: date, days: int) -> Period:
+        """The `days` days ending on `end`."""
         return cls(end - timedelta(days=days - 1), end)
 
     @property
     def days(self) -> int:
+        """Number of days in the period."""
         return (self.end - self.start).days + 1
 
     def previous(self) -> Period:
+        """The period of the same length just before this one."""
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
 
     def dates(self) -> list[date]:
+        """Every day of the period, in order."""
         return [self.start + timedelta(days=i) for i in range(self.days)]
 
     def utc_bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -85,6 +89,8 @@ class Period:
 
 @dataclass(frozen=True)
 class Kpi:
+    """One KPI: its value, the previous period's, the relative change and daily values."""
+
     name: str
     value: float
     previous: float | None
@@ -94,6 +100,8 @@ class Kpi:
 
 @dataclass(frozen=True)
 class ChannelRow:
+    """Sessions of one channel in the period and their share of all sessions."""
+
     channel: str
     sessions: int
     share: float
@@ -101,6 +109,8 @@ class ChannelRow:
 
 @dataclass(frozen=True)
 class Overview:
+    """Everything the overview shows for one period."""
+
     period: Period
     previous: Period
     currency: str
@@ -109,6 +119,7 @@ class Overview:
     dates: tuple[date, ...]
 
     def kpi(self, name: str) -> Kpi | None:
+        """The KPI named `name`, or None when it has no data."""
         return next((k for k in self.kpis if k.name == name), None)
 
 

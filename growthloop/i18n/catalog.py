@@ -40,6 +40,7 @@ class Translator:
 
 @cache
 def translator(locale: str) -> Translator:
+    """The translator of a locale (one per locale)."""
     return Translator(locale)
 
 

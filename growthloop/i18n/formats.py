@@ -21,10 +21,12 @@ class Formatter:
         self.currency = currency
 
     def number(self, value: float, digits: int = 0) -> str:
+        """A number with grouping separators and `digits` decimals."""
         text = f"{abs(value):,.{digits}f}"
         return (MINUS if value < 0 and float(text.replace(",", "")) else "") + text
 
     def money(self, value: float, currency: str | None = None) -> str:
+        """An amount with the locale's currency symbol."""
         code = currency or self.currency
         symbol = _SYMBOLS[self.locale].get(code)
         amount = self.number(abs(value), 2)
@@ -32,6 +34,7 @@ class Formatter:
         return f"{sign}{symbol}{amount}" if symbol else f"{sign}{code}\u00a0{amount}"
 
     def percent(self, ratio: float, digits: int = 1) -> str:
+        """A ratio as a percentage."""
         return self.number(ratio * 100, digits) + "%"
 
     def change(self, ratio: float) -> str:
@@ -42,14 +45,17 @@ class Formatter:
         return ("+" if ratio > 0 else MINUS) + text
 
     def date(self, day: dt.date) -> str:
+        """A day in the locale's long form."""
         if self.locale == "zh-CN":
             return f"{day.year}年{day.month}月{day.day}日"
         return f"{_MONTHS_EN[day.month - 1]} {day.day}, {day.year}"
 
     def short_date(self, day: dt.date) -> str:
+        """A day without the year (chart axes)."""
         if self.locale == "zh-CN":
             return f"{day.month}月{day.day}日"
         return f"{_MONTHS_EN[day.month - 1]} {day.day}"
 
     def date_range(self, start: dt.date, end: dt.date) -> str:
+        """Two days as a range."""
         return f"{self.date(start)} – {self.date(end)}"

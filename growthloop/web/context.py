@@ -14,6 +14,8 @@ from growthloop.web.security import workspace_of
 
 @dataclass(frozen=True)
 class ProjectRef:
+    """The project a request works on, with its event store."""
+
     id: int
     slug: str
     name: str

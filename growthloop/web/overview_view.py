@@ -59,6 +59,8 @@ def resolve_period(
 
 @dataclass(frozen=True)
 class KpiCard:
+    """A KPI formatted for one locale, ready for the card template."""
+
     name: str
     label: str
     value: str
@@ -69,6 +71,7 @@ class KpiCard:
 
 
 def format_value(name: str, value: float, fmt: Formatter) -> str:
+    """A KPI value as money, percentage or count."""
     if name in MONEY_KPIS:
         return fmt.money(value)
     if name in RATIO_KPIS:
@@ -94,6 +97,7 @@ def sparkline_points(values: tuple[float | None, ...], width: int = 100, height:
 
 
 def kpi_card(kpi: Kpi, t: Translator, fmt: Formatter) -> KpiCard:
+    """The card of one KPI in the request's language and formats."""
     change = None if kpi.change is None else fmt.change(kpi.change)
     direction = "flat"
     if kpi.change is not None and round(kpi.change, 3) != 0:

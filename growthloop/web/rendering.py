@@ -29,11 +29,13 @@ def script_json(value: object) -> str:
 
 
 def locale_of(request: Request) -> str:
+    """The locale the locale middleware chose for this request."""
     locale: str = getattr(request.state, "locale", LOCALES[0])
     return locale
 
 
 def formatter_for(request: Request) -> Formatter:
+    """A formatter in the request's locale and the project currency."""
     return Formatter(locale_of(request), workspace_of(request).settings.currency)
 
 

@@ -25,6 +25,7 @@ class NotOwner(PermissionError):
 
 
 def list_insights(ws: Workspace, project_id: int) -> list[SavedInsight]:
+    """The project's saved insights, oldest first."""
     with ws.sessions() as s:
         return list(
             s.scalars(
@@ -36,6 +37,7 @@ def list_insights(ws: Workspace, project_id: int) -> list[SavedInsight]:
 
 
 def get_insight(ws: Workspace, project_id: int, insight_id: int) -> SavedInsight:
+    """One insight of the project; NotFound otherwise."""
     with ws.sessions() as s:
         insight = s.get(SavedInsight, insight_id)
     if insight is None or insight.project_id != project_id:
@@ -62,6 +64,7 @@ def update_insight(
     name: str | None = None,
     spec: dict[str, Any] | None = None,
 ) -> SavedInsight:
+    """Rename an insight or replace its (validated) spec."""
     get_insight(ws, project_id, insight_id)
     with ws.sessions.begin() as s:
         insight = s.get_one(SavedInsight, insight_id)
@@ -74,6 +77,7 @@ def update_insight(
 
 
 def delete_insight(ws: Workspace, project_id: int, insight_id: int) -> None:
+    """Delete an insight and every pin of it."""
     get_insight(ws, project_id, insight_id)
     with ws.sessions.begin() as s:
         s.execute(delete(DashboardItem).where(DashboardItem.insight_id == insight_id))
@@ -81,6 +85,7 @@ def delete_insight(ws: Workspace, project_id: int, insight_id: int) -> None:
 
 
 def visible_dashboards(ws: Workspace, project_id: int, user: Account) -> list[Dashboard]:
+    """The user's own dashboards and the project's shared ones."""
     with ws.sessions() as s:
         return list(
             s.scalars(
@@ -95,6 +100,7 @@ def visible_dashboards(ws: Workspace, project_id: int, user: Account) -> list[Da
 
 
 def get_dashboard(ws: Workspace, project_id: int, dashboard_id: int, user: Account) -> Dashboard:
+    """A dashboard the user may see; NotFound otherwise."""
     with ws.sessions() as s:
         board = s.get(Dashboard, dashboard_id)
     if (
@@ -109,6 +115,7 @@ def get_dashboard(ws: Workspace, project_id: int, dashboard_id: int, user: Accou
 def editable_dashboard(
     ws: Workspace, project_id: int, dashboard_id: int, user: Account
 ) -> Dashboard:
+    """A dashboard the user may change (owner or admin); NotOwner otherwise."""
     board = get_dashboard(ws, project_id, dashboard_id, user)
     if board.owner_id != user.id and not user.may(Role.admin):
         raise NotOwner(f"dashboard_id: dashboard {dashboard_id} belongs to another user")
@@ -118,6 +125,7 @@ def editable_dashboard(
 def create_dashboard(
     ws: Workspace, project_id: int, owner: Account, name: str, shared: bool = False
 ) -> Dashboard:
+    """A new, empty dashboard owned by `owner`."""
     with ws.sessions.begin() as s:
         board = Dashboard(project_id=project_id, owner_id=owner.id, name=name, shared=shared)
         s.add(board)
@@ -131,6 +139,7 @@ def update_dashboard(
     name: str | None = None,
     shared: bool | None = None,
 ) -> Dashboard:
+    """Rename, share or unshare a dashboard."""
     with ws.sessions.begin() as s:
         row = s.get_one(Dashboard, board.id)
         if name is not None:
@@ -141,6 +150,7 @@ def update_dashboard(
 
 
 def delete_dashboard(ws: Workspace, board: Dashboard) -> None:
+    """Delete a dashboard and its pins (the insights stay)."""
     with ws.sessions.begin() as s:
         s.execute(delete(DashboardItem).where(DashboardItem.dashboard_id == board.id))
         s.execute(delete(Dashboard).where(Dashboard.id == board.id))
@@ -185,6 +195,7 @@ def pin(ws: Workspace, board: Dashboard, insight: SavedInsight, width: int = 1) 
 
 
 def unpin(ws: Workspace, board: Dashboard, item_id: int) -> None:
+    """Remove an item from a dashboard."""
     with ws.sessions.begin() as s:
         gone = s.execute(
             delete(DashboardItem).where(

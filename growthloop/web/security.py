@@ -62,6 +62,7 @@ class Principal:
 
     @property
     def role(self) -> Role:
+        """The account's role."""
         return self.account.role
 
 
@@ -78,10 +79,12 @@ def load_secret(settings: Settings) -> str:
 
 
 def cookie_signer(secret: str) -> URLSafeSerializer:
+    """Signs and checks the session cookie's value."""
     return URLSafeSerializer(secret, salt="growthloop-session")
 
 
 def workspace_of(request: Request) -> Workspace:
+    """The workspace the app serves."""
     ws: Workspace = request.app.state.workspace
     return ws
 

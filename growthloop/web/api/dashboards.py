@@ -16,30 +16,41 @@ router = APIRouter(prefix="/api/dashboards", tags=["dashboards"])
 
 
 class DashboardIn(BaseModel):
+    """A dashboard to create."""
+
     name: str = Field(min_length=1, max_length=200)
     shared: bool = False
 
 
 class DashboardChange(BaseModel):
+    """Fields to change; absent fields stay."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     shared: bool | None = None
 
 
 class PinIn(BaseModel):
+    """An insight to pin, and its width in grid columns."""
+
     insight_id: int
     width: int = Field(default=1, ge=1, le=4)
 
 
 class LayoutItem(BaseModel):
+    """One item's place in a new layout."""
+
     id: int
     width: int = Field(default=1, ge=1, le=4)
 
 
 class LayoutIn(BaseModel):
+    """A complete new layout."""
+
     items: list[LayoutItem] = Field(description="Every item of the dashboard, in display order.")
 
 
 def dashboard_out(request: Request, board: Dashboard) -> dict[str, Any]:
+    """A dashboard with its items in display order."""
     items = saved.dashboard_items(workspace_of(request), board)
     return {
         "id": board.id,

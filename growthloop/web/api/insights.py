@@ -21,6 +21,8 @@ router = APIRouter(prefix="/api/insights", tags=["insights"])
 
 
 class InsightOut(BaseModel):
+    """A saved insight."""
+
     id: int
     name: str
     spec: dict[str, Any]
@@ -30,6 +32,8 @@ class InsightOut(BaseModel):
 
 
 class InsightIn(BaseModel):
+    """An insight to save."""
+
     name: str = Field(min_length=1, max_length=200)
     spec: dict[str, Any] = Field(
         description='An analysis spec, e.g. {"kind": "kpi", "metric": "gmv", "days": 30}.'
@@ -37,11 +41,14 @@ class InsightIn(BaseModel):
 
 
 class InsightChange(BaseModel):
+    """Fields to change; absent fields stay."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     spec: dict[str, Any] | None = None
 
 
 def insight_out(i: SavedInsight) -> InsightOut:
+    """The API view of a stored insight."""
     return InsightOut(
         id=i.id,
         name=i.name,

@@ -11,6 +11,8 @@ router = APIRouter(prefix="/api", tags=["account"])
 
 
 class Me(BaseModel):
+    """The caller."""
+
     id: int
     name: str
     role: str

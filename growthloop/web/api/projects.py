@@ -16,17 +16,22 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class ProjectOut(BaseModel):
+    """A project; the ingestion key only for admins."""
+
     slug: str
     name: str
     ingestion_key: str | None = Field(default=None, description="Only for admins.")
 
 
 class NewProject(BaseModel):
+    """A project to add."""
+
     slug: str = Field(pattern=SLUG.pattern, description="Lowercase letters, digits, - and _.")
     name: str = Field(min_length=1, max_length=200)
 
 
 def project_out(p: Project, with_key: bool) -> ProjectOut:
+    """The API view of a project."""
     return ProjectOut(slug=p.slug, name=p.name, ingestion_key=p.ingestion_key if with_key else None)
 
 

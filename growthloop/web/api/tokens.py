@@ -15,6 +15,8 @@ router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
 
 class TokenOut(BaseModel):
+    """A token as the API shows it: never the secret."""
+
     id: int
     user_id: int
     name: str
@@ -25,10 +27,14 @@ class TokenOut(BaseModel):
 
 
 class NewToken(BaseModel):
+    """A token to create."""
+
     name: str = Field(min_length=1, max_length=100)
 
 
 class CreatedToken(BaseModel):
+    """The new token and its secret, shown this once."""
+
     token: TokenOut
     secret: str = Field(
         description="The token; shown once, send it as 'Authorization: Bearer ...'."
@@ -36,6 +42,7 @@ class CreatedToken(BaseModel):
 
 
 def token_out(t: ApiToken) -> TokenOut:
+    """The API view of a stored token."""
     return TokenOut(
         id=t.id,
         user_id=t.user_id,

@@ -16,6 +16,8 @@ RoleName = Literal["viewer", "operator", "admin"]
 
 
 class UserOut(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
     id: int
     name: str
     role: str
@@ -24,17 +26,23 @@ class UserOut(BaseModel):
 
 
 class NewUser(BaseModel):
+    """A user to add; without a password one is generated."""
+
     name: str = Field(min_length=1, max_length=100)
     role: RoleName = "viewer"
     password: str | None = Field(default=None, min_length=8)
 
 
 class CreatedUser(BaseModel):
+    """The new user and their one-time password."""
+
     user: UserOut
     password: str = Field(description="Shown once; give it to the user.")
 
 
 class UserChange(BaseModel):
+    """Fields to change; absent fields stay."""
+
     role: RoleName | None = None
     active: bool | None = None
 
