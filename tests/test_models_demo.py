@@ -19,6 +19,8 @@ from growthloop.models.attribution_data import fetch_paths
 from growthloop.models.channel_roi import channel_roi
 from growthloop.models.channel_roi_data import fetch_channel_counts
 from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
+from growthloop.models.content import hits, per_item
+from growthloop.models.content_data import fetch_content
 from growthloop.models.experiment_report import analyse
 from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
 from growthloop.models.kpi_series_data import (
@@ -236,3 +238,40 @@ def test_attribution_last_touch_agrees_with_the_orders_channel(demo: Demo) -> No
     totals = {m: got.revenue[m].sum() for m in MODELS}
     assert all(t == pytest.approx(totals["linear"]) for t in totals.values())
     assert totals["linear"] == pytest.approx(sum(recorded.values()), rel=0.01)
+
+
+def test_content_hits_are_the_planted_posts(demo: Demo) -> None:
+    """The three planted hits top their channels and are among the top-decile hits."""
+    con = demo.ws.events().con
+    items = fetch_content(con, demo.ws.settings.tz, date(2026, 1, 1), END)
+    totals = dict(
+        con.execute(
+            "SELECT item_id, sum(views) FROM content_metrics WHERE date <= ? GROUP BY 1", [END]
+        ).fetchall()
+    )
+    assert {i.item_id: i.views for i in items} == {k: int(v) for k, v in totals.items()} | {
+        i.item_id: 0 for i in items if i.item_id not in totals
+    }
+    published = dict(con.execute("SELECT item_id, published_at FROM content_items").fetchall())
+    metrics = con.execute("SELECT item_id, date, views FROM content_metrics").fetchall()
+    for item in items:
+        first = (published[item.item_id] + timedelta(hours=8)).date()
+        want = sum(
+            v
+            for i, d, v in metrics
+            if i == item.item_id and first <= d <= first + timedelta(days=1)
+        )
+        assert item.first_day_views == want
+        assert (item.weekday, item.hour) == (
+            first.weekday(),
+            (published[item.item_id] + timedelta(hours=8)).hour,
+        )
+    found = set(hits(items))
+    planted = set(demo.patterns["content_hits"])
+    assert planted <= found
+    for item in items:
+        if item.item_id in planted:
+            same = [i for i in items if i.channel == item.channel]
+            assert item.views == max(i.views for i in same)
+    top = [row.key[0] for row in per_item(items)[:3]]
+    assert set(top) == planted
