@@ -34,7 +34,8 @@ class CollectorConfig:
     segment_bytes: int = 4 << 20
     segment_seconds: float = 1.0
     """A segment is closed (and may be loaded) when this big or this old."""
-    load_interval_seconds: float = 1.0
+    load_interval_seconds: float = 2.0
+    """The loader starts a pass at most this often (and at least this often when idle)."""
     load_batch_bytes: int = 64 << 20
     directory: Path | None = None
     """Where spool and dead letters live; default `<data dir>/collector`."""
