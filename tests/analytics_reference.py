@@ -391,3 +391,71 @@ def funnel_with_exclusions(
         first[k] = _micros(best[k] - best[0])
         prev[k] = _micros(best[k] - best[k - 1])
     return PersonFunnel(level, first, prev)
+
+
+# ---------------------------------------------------------------- lifecycle, stickiness
+
+
+def lifecycle(
+    events: Sequence[Ev],
+    *,
+    tz: ZoneInfo,
+    interval: str,
+    starts: Sequence[datetime],
+    end_utc: datetime,
+    active: Callable[[Ev], bool],
+) -> dict[str, list[int]]:
+    """PostHog lifecycle by definition: new (first event ever in the period), returning (also
+    active the period before), resurrecting (active, not new, not the period before), dormant
+    (active the period before, not in this one)."""
+    by_person: dict[str, list[datetime]] = defaultdict(list)
+    for e in events:
+        if active(e) and e.ts < end_utc:
+            by_person[e.person].append(e.ts)
+    out = {s: [0] * len(starts) for s in ("new", "returning", "resurrecting", "dormant")}
+    for times in by_person.values():
+        periods = {bucket_of(local(t, tz), interval) for t in times}
+        first = bucket_of(local(min(times), tz), interval)
+        for i, start in enumerate(starts):
+            previous = bucket_of(start - timedelta(days=1), interval)
+            if start in periods:
+                status = (
+                    "new"
+                    if first == start
+                    else ("returning" if previous in periods else "resurrecting")
+                )
+                out[status][i] += 1
+            elif previous in periods:
+                out["dormant"][i] += 1
+    return out
+
+
+def stickiness(
+    events: Sequence[Ev],
+    *,
+    tz: ZoneInfo,
+    interval: str,
+    days: Sequence[datetime],
+    end_utc: datetime,
+    active: Callable[[Ev], bool],
+) -> tuple[dict[int, int], list[tuple[int, int, int]]]:
+    """({N: people active in exactly N periods of the range}, [(dau, wau, mau) per day])."""
+    person_days: dict[str, set[datetime]] = defaultdict(set)
+    for e in events:
+        if active(e) and e.ts < end_utc:
+            person_days[e.person].add(bucket_of(local(e.ts, tz), "day"))
+    histogram: dict[int, int] = defaultdict(int)
+    for person_active in person_days.values():
+        inside = {bucket_of(d, interval) for d in person_active if d >= days[0]}
+        if inside:
+            histogram[len(inside)] += 1
+    daily = []
+    for d in days:
+
+        def within(n: int, d: datetime = d) -> int:
+            return sum(
+                1 for s in person_days.values() if any(d - timedelta(days=n) < x <= d for x in s)
+            )
+
+        daily.append((within(1), within(7), within(30)))
+    return dict(histogram), daily

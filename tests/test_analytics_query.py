@@ -106,7 +106,7 @@ def test_query_runs_trends_and_retention(data_dir: Path, tmp_path: Path) -> None
         ),
         (
             '{"kind": "pie"}',
-            "kind: unknown analysis kind 'pie' (one of: funnel, retention, trends)",
+            "kind: unknown analysis kind 'pie' (one of: funnel, lifecycle, retention, stickiness, trends)",
         ),
         (
             '{"kind": "funnel", "steps": [{"event": "a"}, {"name": "b"}]}',
@@ -163,3 +163,18 @@ def test_docs_cover_every_kind_operator_and_option() -> None:
         *get_args(Attribution),
     ]:
         assert f"`{name}`" in docs, name
+
+
+def test_query_runs_lifecycle_and_stickiness(data_dir: Path, tmp_path: Path) -> None:
+    day = {"date_from": "2024-03-04", "date_to": "2024-03-04"}
+    spec = tmp_path / "lifecycle.json"
+    spec.write_text(
+        json.dumps({"kind": "lifecycle", "event": {"event": "view"}, "date_range": day})
+    )
+    code, out, err = run(["query", str(spec), "--format", "json", "--data-dir", str(data_dir)])
+    assert code == 0, err
+    assert json.loads(out)["counts"]["new"] == [4]
+    spec.write_text(json.dumps({"kind": "stickiness", "date_range": day}))
+    code, out, err = run(["query", str(spec), "--format", "csv", "--data-dir", str(data_dir)])
+    assert code == 0, err
+    assert out.splitlines() == ["day,dau,wau,mau,dau_mau", "2024-03-04T00:00:00,4,4,4,1"]

@@ -37,46 +37,57 @@ def step_elements(
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
-def ordered_paths(elements: ir.Table, n: int, window_s: int) -> ir.Table:
+def ordered_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s: int) -> ir.Table:
     """ClickHouse windowFunnel: the furthest step reached by a chain of step events whose
     timestamps never decrease and whose last event is at most `window_s` after its first.
 
-    Sorted by (timestamp, level), `a_j` on a step-j row is the latest step-1 time that starts a
-    chain ending there (null: none within the window), i.e. the running maximum of `a_{j-1}`;
-    `p_j` is the time of the step-(j-1) event that chain went through.
+    Step by step: a step-j event continues the chains of the latest step-(j-1) event at or
+    before it that is itself on a chain (an ASOF join); `a` carries the chain's step-1 time,
+    the latest one possible, and `p` the step-(j-1) event's time. Such a chain still counts if
+    a >= t - window. Along time `a` and `p` never decrease, so their minimum over a step's rows
+    is their value where the person first reached it.
     """
     window = ibis.interval(seconds=window_s)
-    running = ibis.window(group_by="person_id", order_by=["timestamp", "level"], rows=(None, 0))
-    t = elements.mutate(
-        a_0=ibis.ifelse(elements.level == 0, elements.timestamp, ibis.null("timestamp"))
+    ts_type = ibis.dtype("timestamp(6)")  # nullable, so that every step's rows union alike
+
+    def chain_rows(person: ir.Value, ts: ir.Value, a: ir.Value, p: ir.Value) -> dict[str, ir.Value]:
+        return {
+            "person_id": person.cast("string"),
+            "timestamp": ts.cast(ts_type),
+            "a": a.cast(ts_type),
+            "p": p.cast(ts_type),
+        }
+
+    first = events.filter(matches[0])
+    valid = first.select(
+        **chain_rows(first.person_id, first.timestamp, first.timestamp, ibis.null("timestamp"))
     )
-    for j in range(1, n):
-        prev = t[f"a_{j - 1}"]
-        t = t.mutate(
-            _m=prev.max().over(running),
-            _p=ibis.ifelse(prev.notnull(), t.timestamp, ibis.null("timestamp")).max().over(running),
+    reached = [valid.mutate(level=ibis.literal(1, "int16"))]
+    for j in range(1, len(matches)):
+        rows = events.filter(matches[j]).select("person_id", "timestamp")
+        prev = valid.select(_person="person_id", _ts="timestamp", _a="a")
+        joined = rows.asof_join(
+            prev, on=rows.timestamp >= prev._ts, predicates=rows.person_id == prev._person
         )
-        reached = (t.level == j) & (t._m >= t.timestamp - window)
-        t = t.mutate(
-            **{
-                f"a_{j}": ibis.ifelse(reached, t._m, ibis.null("timestamp")),
-                f"p_{j}": ibis.ifelse(reached, t._p, ibis.null("timestamp")),
-            }
-        ).drop("_m", "_p")
-    row_level = ibis.literal(0, "int16")
-    for j in range(n):
-        row_level = ibis.ifelse(t[f"a_{j}"].notnull(), j + 1, row_level)
-    aggregates: dict[str, ir.Scalar] = {"level": row_level.max()}
-    for j in range(1, n):
-        done = t[f"a_{j}"].notnull()
-        aggregates[f"first_{j}"] = t.timestamp.delta(t[f"a_{j}"], unit="microsecond").argmin(
-            t.timestamp, where=done
+        joined = joined.filter(joined._a >= joined.timestamp - window)
+        valid = joined.select(
+            **chain_rows(joined.person_id, joined.timestamp, joined._a, joined._ts)
         )
-        aggregates[f"prev_{j}"] = t.timestamp.delta(t[f"p_{j}"], unit="microsecond").argmin(
-            t.timestamp, where=done
-        )
+        reached.append(valid.mutate(level=ibis.literal(j + 1, "int16")))
+    t = ibis.union(*reached)
+    aggregates: dict[str, ir.Scalar] = {"level": t.level.max()}
+    for j in range(1, len(matches)):
+        at = t.level == j + 1
+        aggregates[f"_reach_{j}"] = t.timestamp.min(where=at)
+        aggregates[f"_a_{j}"] = t.a.min(where=at)
+        aggregates[f"_p_{j}"] = t.p.min(where=at)
     paths = t.group_by("person_id").aggregate(**aggregates)
-    return paths.filter(paths.level > 0)
+    times = {}
+    for j in range(1, len(matches)):
+        reach = paths[f"_reach_{j}"]
+        times[f"first_{j}"] = reach.delta(paths[f"_a_{j}"], unit="microsecond")
+        times[f"prev_{j}"] = reach.delta(paths[f"_p_{j}"], unit="microsecond")
+    return paths.select("person_id", "level", **times)
 
 
 def strict_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s: int) -> ir.Table:

@@ -225,7 +225,7 @@ class Funnel:
             ]
             paths = attempt_paths(elements, excluded, n, spec.window.seconds)
         elif spec.mode == "ordered":
-            paths = ordered_paths(elements, n, spec.window.seconds)
+            paths = ordered_paths(events, matches, spec.window.seconds)
         elif spec.mode == "strict":
             paths = strict_paths(events, matches, spec.window.seconds)
         else:

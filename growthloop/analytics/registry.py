@@ -10,15 +10,18 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from growthloop.analytics.context import QueryContext
 from growthloop.analytics.funnels import Funnel, FunnelSpec
+from growthloop.analytics.lifecycle import Lifecycle, LifecycleSpec
 from growthloop.analytics.results import AnalysisResult
 from growthloop.analytics.retention import Retention, RetentionSpec
+from growthloop.analytics.stickiness import Stickiness, StickinessSpec
 from growthloop.analytics.trends import Trends, TrendsSpec
 from growthloop.analytics.validation import Problem, SpecError, problems_from_pydantic
 
-AnalysisSpec = Annotated[TrendsSpec | FunnelSpec | RetentionSpec, Field(discriminator="kind")]
+SpecUnion = TrendsSpec | FunnelSpec | RetentionSpec | LifecycleSpec | StickinessSpec
+AnalysisSpec = Annotated[SpecUnion, Field(discriminator="kind")]
 """Any analysis spec; the `kind` field says which."""
 
-_SPECS: TypeAdapter[TrendsSpec | FunnelSpec | RetentionSpec] = TypeAdapter(AnalysisSpec)
+_SPECS: TypeAdapter[SpecUnion] = TypeAdapter(AnalysisSpec)
 
 
 class Runner(Protocol):
@@ -35,6 +38,8 @@ RUNNERS: dict[str, type[Runner]] = {
     "trends": Trends,
     "funnel": Funnel,
     "retention": Retention,
+    "lifecycle": Lifecycle,
+    "stickiness": Stickiness,
 }
 
 
