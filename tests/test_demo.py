@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import statistics
 import uuid
 from collections.abc import Iterator
@@ -329,3 +330,18 @@ def test_identify_merges_anonymous_history_into_persons(built: tuple[Path, str])
             " WHERE event = '$identify')"
         ).fetchone()  # type: ignore[misc]
         assert users > 1000 and with_properties == users
+
+
+def test_docs_queries_run_on_the_store(built: tuple[Path, str]) -> None:
+    """Every SQL example in docs/demo.md runs on a demo store built for the documented dates."""
+    data, _ = built
+    text = (Path(__file__).parent.parent / "docs" / "demo.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL)
+    assert len(queries) == 8
+    with duckdb.connect(str(data / "events" / "default.duckdb"), read_only=True) as store:
+        for sql in queries:
+            rows = store.execute(sql).fetchall()
+            assert rows, sql
+        leak = store.execute(queries[0]).fetchall()
+        rate = {(platform, after): r for platform, after, r in leak}
+        assert rate[("Android", False)] - rate[("Android", True)] > 0.25
