@@ -167,6 +167,16 @@ def test_ab_test_finds_the_new_checkout_effect(demo: Demo) -> None:
     assert 0.05 < conversion.comparison.absolute < 0.25
     assert conversion.comparison.absolute_ci.low > 0
     assert report.bayesian["test"].chance_to_win > 0.999
+    # Read every day, the effect would still have been declared: the confidence sequence excludes 0.
+    assert conversion.always_valid.significant
+    # CUPED with 30 days of pre-exposure revenue narrows the revenue comparison.
+    cuped = analyse(
+        fetch_experiment(demo.ws.events().con, ExperimentSpec("new_checkout"), pre_days=30)
+    )
+    plain = next(r for r in report.results if r.metric == "revenue_per_user")
+    adjusted = next(r for r in cuped.results if r.metric == "revenue_per_user")
+    assert adjusted.cuped_theta is not None
+    assert adjusted.comparison.standard_error < 0.9 * plain.comparison.standard_error
 
 
 def test_pacing_gmv_for_october_from_the_orders(demo: Demo) -> None:

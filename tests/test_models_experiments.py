@@ -16,7 +16,9 @@ from statsmodels.stats._delta_method import NonlinearDeltaCov
 from growthloop.ingest.files import import_files
 from growthloop.models import experiment_bayes, experiment_design, experiments
 from growthloop.models.errors import ModelInputError
+from growthloop.models.experiment_adjusted import JointStats
 from growthloop.models.experiment_report import analyse
+from growthloop.models.experiment_sequential import sequential
 from growthloop.models.experiments import SampleStats
 from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
 from growthloop.workspace import Workspace
@@ -253,7 +255,8 @@ def test_fetch_experiment_matches_a_replay_of_the_events(
                 }
             )
         for _ in range(rnd.randint(0, 3)):
-            at = start + timedelta(hours=rnd.randrange(24 * 25))
+            # to the second: the importer keeps one of two identical events
+            at = start + timedelta(seconds=rnd.randrange(86400 * 25))
             rows.append(
                 {
                     "event": "purchase",
@@ -277,6 +280,7 @@ def test_fetch_experiment_matches_a_replay_of_the_events(
             )
     want: dict[str, list[float]] = {"control": [], "test": []}
     converted: dict[str, int] = {"control": 0, "test": 0}
+    pre: dict[str, list[float]] = {"control": [], "test": []}
     mixed = 0
     for user, seen in exposures.items():
         if len({v for _, v in seen}) > 1:
@@ -290,6 +294,14 @@ def test_fetch_experiment_matches_a_replay_of_the_events(
         ]
         want[variant].append(float(sum(r["revenue"] for r in buys)))
         converted[variant] += bool(buys)
+        before = [
+            r["revenue"]
+            for r in rows
+            if r["event"] == "purchase"
+            and r["distinct_id"] == user
+            and at - timedelta(days=7) <= r["timestamp"] < at
+        ]
+        pre[variant].append(float(sum(before)))
     data = fetch_experiment(workspace.events().con, ExperimentSpec("new_checkout"))
     assert data.users_in_several_variants == mixed > 0
     for v in data.variants:
@@ -297,7 +309,23 @@ def test_fetch_experiment_matches_a_replay_of_the_events(
             len(want[v.variant]), converted[v.variant]
         )
         assert v.revenue == SampleStats.of_values(want[v.variant])
+    with_pre = fetch_experiment(workspace.events().con, ExperimentSpec("new_checkout"), pre_days=7)
+    for v in with_pre.variants:
+        assert v.revenue_with_pre_period == pytest.approx(
+            JointStats.of_values(want[v.variant], pre[v.variant])
+        )
+        assert v.conversion == data.variant(v.variant).conversion
+    cuped = analyse(with_pre)
+    revenue = next(r for r in cuped.results if r.metric == "revenue_per_user")
+    assert revenue.cuped_theta is not None
     report = analyse(data, correction="benjamini_hochberg")
+    assert all(r.cuped_theta is None for r in report.results)
+    for r in report.results:
+        n = sum(v.conversion.n for v in data.variants)
+        assert r.always_valid.interval.low < r.comparison.absolute_ci.low
+        assert r.always_valid == sequential(
+            r.comparison.absolute, r.comparison.standard_error**2, n
+        )
     p = [r.comparison.p_value for r in report.results]
     np.testing.assert_allclose(
         [r.adjusted_p_value for r in report.results], multitest.multipletests(p, method="fdr_bh")[1]

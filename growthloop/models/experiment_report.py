@@ -11,6 +11,8 @@ from typing import Literal
 
 from growthloop.models import experiment_bayes, experiments
 from growthloop.models.errors import BAD_PARAMETER, ModelInputError
+from growthloop.models.experiment_adjusted import compare_cuped
+from growthloop.models.experiment_sequential import SequentialResult, sequential
 from growthloop.models.experiments_data import ExperimentData
 
 Correction = Literal["holm", "benjamini_hochberg"]
@@ -26,6 +28,9 @@ class MetricResult:
     comparison: experiments.Comparison
     adjusted_p_value: float
     significant: bool
+    always_valid: SequentialResult
+    """The confidence sequence for the difference: valid however often the test is read."""
+    cuped_theta: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ def analyse(
 
     The correction (Holm by default, or Benjamini-Hochberg) runs over all metric x variant
     comparisons; `weights` is the planned split for the sample ratio check (equal by default).
+    Revenue uses CUPED when the data carry a pre-period covariate; every result also has its
+    always-valid confidence sequence.
     """
     if correction not in CORRECTIONS:
         raise ModelInputError(
@@ -70,30 +77,38 @@ def analyse(
             )
         planned = [weights[v.variant] for v in data.variants]
     srm = experiments.sample_ratio_check([v.conversion.n for v in data.variants], planned)
-    raw: list[tuple[str, str, experiments.Comparison]] = []
+    raw: list[tuple[str, str, experiments.Comparison, float | None]] = []
     bayesian = {}
     for v in others:
-        raw.append(
-            (
-                "conversion",
-                v.variant,
-                experiments.compare_proportions(control.conversion, v.conversion, alpha),
+        conversion = experiments.compare_proportions(control.conversion, v.conversion, alpha)
+        raw.append(("conversion", v.variant, conversion, None))
+        pre_c, pre_t = control.revenue_with_pre_period, v.revenue_with_pre_period
+        if pre_c is not None and pre_t is not None:
+            revenue, theta = compare_cuped(pre_c, pre_t, alpha, "revenue per user")
+            raw.append(("revenue_per_user", v.variant, revenue, theta))
+        else:
+            revenue = experiments.compare_means(
+                control.revenue, v.revenue, alpha, "revenue per user"
             )
-        )
-        raw.append(
-            (
-                "revenue_per_user",
-                v.variant,
-                experiments.compare_means(control.revenue, v.revenue, alpha, "revenue per user"),
-            )
-        )
+            raw.append(("revenue_per_user", v.variant, revenue, None))
         bayesian[v.variant] = experiment_bayes.beta_binomial(
             control.conversion, v.conversion, seed=seed
         )
-    adjusted = CORRECTIONS[correction]([c.p_value for _, _, c in raw])
+    users = {v.variant: v.conversion.n for v in data.variants}
+    adjusted = CORRECTIONS[correction]([c.p_value for _, _, c, _ in raw])
     results = tuple(
-        MetricResult(metric, variant, c, float(p), bool(p < alpha))
-        for (metric, variant, c), p in zip(raw, adjusted, strict=True)
+        MetricResult(
+            metric,
+            variant,
+            c,
+            float(p),
+            bool(p < alpha),
+            sequential(
+                c.absolute, c.standard_error**2, users[control.variant] + users[variant], alpha
+            ),
+            theta,
+        )
+        for (metric, variant, c, theta), p in zip(raw, adjusted, strict=True)
     )
     return ExperimentReport(
         control.variant, srm, results, bayesian, correction, data.users_in_several_variants

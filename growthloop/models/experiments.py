@@ -77,13 +77,17 @@ class Interval:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Test versus control: means, lifts with confidence intervals, statistic and p-value."""
+    """Test versus control: means, lifts with confidence intervals, statistic and p-value.
+
+    `standard_error` is that of the absolute difference (unpooled), as its interval uses.
+    """
 
     test_kind: Literal["z", "welch"]
     control_mean: float
     test_mean: float
     absolute: float
     absolute_ci: Interval
+    standard_error: float
     relative: float | None
     relative_ci: Interval | None
     statistic: float
@@ -109,7 +113,8 @@ class SampleRatioCheck:
     mismatch: bool
 
 
-def _check_alpha(alpha: float) -> None:
+def check_alpha(alpha: float) -> None:
+    """Refuses a significance level outside (0, 1)."""
     if not 0 < alpha < 1:
         raise ModelInputError(BAD_PARAMETER.format(name="alpha", rule="in (0, 1)", value=alpha))
 
@@ -136,9 +141,10 @@ def relative_lift(
     return lift, Interval(float(lift - z * se), float(lift + z * se))
 
 
-def _relative(
+def relative_or_note(
     c: float, t: float, vc: float, vt: float, alpha: float
 ) -> tuple[float | None, Interval | None, tuple[str, ...]]:
+    """The relative lift and its interval, or None and a note when the control mean is 0."""
     if c == 0:
         return None, None, (RELATIVE_UNDEFINED,)
     lift, ci = relative_lift(c, t, vc, vt, alpha)
@@ -149,7 +155,7 @@ def compare_proportions(
     control: SampleStats, test: SampleStats, alpha: float = 0.05, metric: str = "conversion"
 ) -> Comparison:
     """Two-sided z-test for two proportions with Wald intervals for the lifts."""
-    _check_alpha(alpha)
+    check_alpha(alpha)
     _need(control, 1, "control")
     _need(test, 1, "test")
     pc, pt = control.mean, test.mean
@@ -161,9 +167,9 @@ def compare_proportions(
     p = 2 * stats.norm.sf(abs(z))
     vc, vt = pc * (1 - pc) / control.n, pt * (1 - pt) / test.n
     half = stats.norm.isf(alpha / 2) * np.sqrt(vc + vt)
-    rel, rel_ci, notes = _relative(pc, pt, vc, vt, alpha)
+    rel, rel_ci, notes = relative_or_note(pc, pt, vc, vt, alpha)
     return Comparison(
-        "z", pc, pt, pt - pc, Interval(pt - pc - half, pt - pc + half), rel, rel_ci,
+        "z", pc, pt, pt - pc, Interval(pt - pc - half, pt - pc + half), float(np.sqrt(vc + vt)), rel, rel_ci,
         float(z), float(p), None, alpha, notes,
     )  # fmt: skip
 
@@ -172,7 +178,7 @@ def compare_means(
     control: SampleStats, test: SampleStats, alpha: float = 0.05, metric: str = "the metric"
 ) -> Comparison:
     """Welch's two-sided t-test (unequal variances) with a t interval for the difference."""
-    _check_alpha(alpha)
+    check_alpha(alpha)
     _need(control, 2, "control")
     _need(test, 2, "test")
     vc, vt = control.variance / control.n, test.variance / test.n
@@ -184,9 +190,9 @@ def compare_means(
     t = diff / se
     p = 2 * stats.t.sf(abs(t), df)
     half = stats.t.isf(alpha / 2, df) * se
-    rel, rel_ci, notes = _relative(control.mean, test.mean, vc, vt, alpha)
+    rel, rel_ci, notes = relative_or_note(control.mean, test.mean, vc, vt, alpha)
     return Comparison(
-        "welch", control.mean, test.mean, diff, Interval(diff - half, diff + half), rel, rel_ci,
+        "welch", control.mean, test.mean, diff, Interval(diff - half, diff + half), float(se), rel, rel_ci,
         float(t), float(p), float(df), alpha, notes,
     )  # fmt: skip
 

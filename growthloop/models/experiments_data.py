@@ -16,6 +16,7 @@ from datetime import datetime
 import duckdb
 
 from growthloop.models.errors import TOO_FEW, ModelInputError
+from growthloop.models.experiment_adjusted import JointStats
 from growthloop.models.experiments import SINGLE_VARIANT, SampleStats
 
 MODEL = "the A/B test"
@@ -40,6 +41,8 @@ class VariantData:
     variant: str
     conversion: SampleStats
     revenue: SampleStats
+    revenue_with_pre_period: JointStats | None = None
+    """Revenue after exposure (y) with revenue in the pre-period before it (x), for CUPED."""
 
 
 @dataclass(frozen=True)
@@ -74,11 +77,13 @@ firsts AS (
 ),
 outcomes AS (
     SELECT f.person_id, f.variant, f.variants,
-           (count(e.person_id) > 0)::INTEGER AS converted,
-           coalesce(sum(e.revenue), 0)::DOUBLE AS value
+           (count(e.person_id) FILTER (WHERE e.timestamp >= f.at) > 0)::INTEGER AS converted,
+           coalesce(sum(e.revenue) FILTER (WHERE e.timestamp >= f.at), 0)::DOUBLE AS value,
+           coalesce(sum(e.revenue) FILTER (WHERE e.timestamp < f.at), 0)::DOUBLE AS pre
     FROM firsts f
     LEFT JOIN events e
-      ON e.person_id = f.person_id AND e.event = ? AND e.timestamp >= f.at AND e.timestamp < ?
+      ON e.person_id = f.person_id AND e.event = ? AND e.timestamp < ?
+     AND e.timestamp >= f.at - to_days(CAST(? AS INTEGER))
     GROUP BY f.person_id, f.variant, f.variants
 )
 SELECT variant,
@@ -86,15 +91,28 @@ SELECT variant,
        coalesce(sum(converted) FILTER (WHERE variants = 1), 0) AS conversions,
        coalesce(sum(value) FILTER (WHERE variants = 1), 0) AS value,
        coalesce(sum(value * value) FILTER (WHERE variants = 1), 0) AS value_sq,
+       coalesce(sum(pre) FILTER (WHERE variants = 1), 0) AS pre,
+       coalesce(sum(pre * pre) FILTER (WHERE variants = 1), 0) AS pre_sq,
+       coalesce(sum(pre * value) FILTER (WHERE variants = 1), 0) AS pre_value,
        count(*) FILTER (WHERE variants > 1) AS mixed
 FROM outcomes GROUP BY variant ORDER BY variant
 """
 
 
 def fetch_experiment(
-    con: duckdb.DuckDBPyConnection, spec: ExperimentSpec, until_utc: datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    spec: ExperimentSpec,
+    until_utc: datetime | None = None,
+    *,
+    pre_days: int | None = None,
 ) -> ExperimentData:
-    """Users, conversions and revenue per variant for exposures and outcomes before `until_utc`."""
+    """Users, conversions and revenue per variant for exposures and outcomes before `until_utc`.
+
+    With `pre_days`, each user's revenue in the `pre_days` days before their first exposure is
+    fetched too, as the CUPED covariate of revenue.
+    """
+    if pre_days is not None and pre_days < 1:
+        raise ModelInputError(f"pre_days must be at least 1 day, got {pre_days}")
     until = until_utc or datetime(9999, 1, 1)
     rows = con.execute(
         SQL,
@@ -106,14 +124,20 @@ def fetch_experiment(
             until,
             spec.conversion_event,
             until,
+            pre_days or 0,
         ],
     ).fetchall()
-    mixed_users = sum(int(r[5]) for r in rows)
+    mixed_users = sum(int(r[-1]) for r in rows)
     variants = tuple(
         VariantData(
-            v, SampleStats(int(n), float(c), float(c)), SampleStats(int(n), float(s), float(s2))
+            v,
+            SampleStats(int(n), float(c), float(c)),
+            SampleStats(int(n), float(s), float(s2)),
+            JointStats(int(n), float(s), float(s2), float(x), float(x2), float(xy))
+            if pre_days
+            else None,
         )
-        for v, n, c, s, s2, _ in rows
+        for v, n, c, s, s2, x, x2, xy, _ in rows
         if n > 0
     )
     if not variants:
