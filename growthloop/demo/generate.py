@@ -83,7 +83,10 @@ def write_demo_files(
     end: date | None = None,
     timezone: str = "Asia/Shanghai",
 ) -> dict[str, list[Path]]:
-    """Write the demo's import files into out_dir; returns the files per import kind."""
+    """Write the demo's import files into out_dir; returns the files per import kind.
+
+    Earlier *.parquet files in out_dir are removed first; manifest.json is written beside them.
+    """
     return write_demo(out_dir, size, seed, end, timezone).files
 
 
