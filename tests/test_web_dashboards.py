@@ -122,6 +122,13 @@ def test_dashboard_pages_render_pinned_cards(workspace: Workspace) -> None:
     ops.post(f"/dashboards/{board['id']}/items/{items[1]['id']}/move", data={"delta": "-1"})
     moved = ops.get(f"/api/dashboards/{board['id']}").json()["items"]
     assert [i["name"] for i in moved] == ["Channels", "Orders"]
+    ops.post(f"/dashboards/{board['id']}/items/{items[0]['id']}/width", data={"width": "3"})
+    widths = {
+        i["name"]: i["width"] for i in ops.get(f"/api/dashboards/{board['id']}").json()["items"]
+    }
+    assert widths == {"Channels": 2, "Orders": 3}
+    bad = ops.post(f"/dashboards/{board['id']}/items/{items[0]['id']}/width", data={"width": "9"})
+    assert bad.status_code == 422
     ops.post(f"/dashboards/{board['id']}/items/{items[1]['id']}/remove")
     assert [i["name"] for i in ops.get(f"/api/dashboards/{board['id']}").json()["items"]] == [
         "Orders"

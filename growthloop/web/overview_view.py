@@ -137,15 +137,17 @@ def trend_figure(overview: Overview, t: Translator, fmt: Formatter) -> dict[str,
         return None
     every = max(1, len(x) // 10)
     layout = {
-        "margin": {"l": 50, "r": 60, "t": 10, "b": 40},
+        "margin": {"l": 50, "r": 90, "t": 10, "b": 40},
         "height": 320,
         "legend": {"orientation": "h", "y": -0.2},
         "xaxis": {"tickvals": x[::every], "ticktext": ticks[::every]},
-        "yaxis": {"rangemode": "tozero"},
+        # Full grouped numbers ("16,900"), not SI suffixes: "k" means nothing in 中文 (万).
+        "yaxis": {"rangemode": "tozero", "tickformat": ",.0f"},
         "yaxis2": {
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
+            "tickformat": ",.0f",
             "title": {"text": t("kpi.gmv")},
         },
     }
@@ -170,6 +172,7 @@ def channel_figure(overview: Overview, t: Translator) -> dict[str, Any] | None:
         "layout": {
             "margin": {"l": 160, "r": 20, "t": 10, "b": 30},
             "height": max(180, 32 * len(rows) + 40),
+            "xaxis": {"tickformat": ",.0f"},
         },
     }
 

@@ -143,3 +143,24 @@ def remove_item(
     except saved.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return _back(project, dashboard_id)
+
+
+@router.post("/dashboards/{dashboard_id}/items/{item_id}/width")
+def resize_item(
+    principal: Operator,
+    request: Request,
+    project: CurrentProject,
+    dashboard_id: int,
+    item_id: int,
+    width: Annotated[int, Form(ge=1, le=4)],
+) -> Response:
+    """Set an item's width in grid columns (1 to 4)."""
+    board = _editable(request, project, principal, dashboard_id)
+    ws = workspace_of(request)
+    layout = [
+        (i.id, width if i.id == item_id else i.width) for i, _ in saved.dashboard_items(ws, board)
+    ]
+    if item_id not in [i for i, _ in layout]:
+        raise HTTPException(404, f"item_id: no item {item_id} on dashboard {dashboard_id}")
+    saved.arrange(ws, board, layout)
+    return _back(project, dashboard_id)
