@@ -16,11 +16,14 @@ from growthloop.ingest.files import import_files
 from growthloop.models import anomalies, churn, clv, rfm
 from growthloop.models.attribution import MODELS, attribute
 from growthloop.models.attribution_data import fetch_paths
+from growthloop.models.budget_mix import allocate, fit_response
+from growthloop.models.budget_mix_data import fetch_channel_days
 from growthloop.models.channel_roi import channel_roi
 from growthloop.models.channel_roi_data import fetch_channel_counts
 from growthloop.models.clv_data import EPOCH, fetch_activity, fetch_buyers
 from growthloop.models.content import hits, per_item
 from growthloop.models.content_data import fetch_content
+from growthloop.models.errors import ModelInputError
 from growthloop.models.experiment_report import analyse
 from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
 from growthloop.models.kpi_series_data import (
@@ -285,3 +288,28 @@ def test_content_hits_are_the_planted_posts(demo: Demo) -> None:
             assert item.views == max(i.views for i in same)
     top = [row.key[0] for row in per_item(items)[:3]]
     assert set(top) == planted
+
+
+def test_budget_mix_moves_money_away_from_the_poor_roi_channel(demo: Demo) -> None:
+    """Douyin's curve gives the lowest marginal return; the allocation cuts it to its bound."""
+    poor = demo.patterns["poor_roi_channel"]
+    curves, current, refused = [], [], []
+    for ch in fetch_channel_days(demo.ws.events().con, demo.ws.settings.tz, date(2026, 8, 3), END):
+        try:
+            curves.append(fit_response(ch.channel, ch.spend, ch.conversions))
+        except ModelInputError as exc:
+            refused.append(str(exc))
+            continue
+        current.append(float(ch.spend[-28:].mean()))
+    assert poor in [c.channel for c in curves]
+    mix = allocate(curves, current)
+    i = [c.channel for c in curves].index(poor)
+    acquisition = [
+        j
+        for j, c in enumerate(curves)
+        if c.channel in ("baidu", "wechat", "douyin", "xiaohongshu", "zhihu")
+    ]
+    assert min(acquisition, key=lambda j: mix.marginal_current[j]) == i
+    assert mix.recommended[i] == pytest.approx(mix.lower[i])
+    assert mix.expected_conversions > mix.current_conversions
+    assert all(": " in reason for reason in refused)  # a refusal names the channel and the reason
