@@ -12,13 +12,16 @@ import typer
 from rich.table import Table
 
 import growthloop
+from growthloop.accounts import add_user, list_users
 from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
 from growthloop.demo import DemoSummary, build_demo, import_cdnow
 from growthloop.demo.cdnow import CdnowFormatError, find_file
 from growthloop.ingest.files import BadRowError, ImportSummary
 from growthloop.store.events import StoreInUseError
+from growthloop.workspace import Workspace
 
 CDNOW_DIR = Path("shared") / "data" / "cdnow"
+DEMO_ADMIN = "admin"
 
 
 class DemoSize(StrEnum):
@@ -96,6 +99,23 @@ def demo(
         except (FileNotFoundError, CdnowFormatError, BadRowError, StoreInUseError) as exc:
             raise fail(str(exc)) from exc
         print_demo_summary(summary, time.monotonic() - started)
+        print_admin_login(ws)
+
+
+def print_admin_login(ws: Workspace) -> None:
+    """The demo's admin account: created once, its one-time password printed once."""
+    if any(u.name == DEMO_ADMIN for u in list_users(ws)):
+        console.print(
+            f"admin account [bold]{DEMO_ADMIN}[/] already exists (its password was printed when"
+            " it was created; `growthloop users add NAME --role admin` adds another)"
+        )
+        return
+    _, password = add_user(ws, DEMO_ADMIN, "admin")
+    console.print(
+        f"admin account [bold]{DEMO_ADMIN}[/], one-time password [bold]{password}[/]"
+        " (shown only now); start the web UI with `growthloop serve`",
+        highlight=False,
+    )
 
 
 def print_demo_summary(summary: DemoSummary, seconds: float) -> None:
