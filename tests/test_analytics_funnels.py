@@ -317,8 +317,60 @@ def test_exclusion_removes_the_spoiled_attempt_only(workspace: Workspace) -> Non
         date_range=DAY,
         exclusions=({"event": "coupon_error"},),
     )
-    result = Funnel(spec, context(workspace)).calculate()
+    funnel = Funnel(spec, context(workspace))
+    result = funnel.calculate()
     assert [s.count for s in result.steps] == [2, 2]
+    people = [r["person_id"] for r in context(workspace).execute(funnel.people(1, dropped=True))]
+    assert people == []  # u3's only attempt is spoiled: u3 is not even at step 1
+    reached = [r["person_id"] for r in context(workspace).execute(funnel.people(2))]
+    assert reached == ["u1", "u2"]
     assert result.steps[1].median_seconds_from_first == 450.0  # 10 and 5 minutes
     with pytest.raises(SpecError, match="exclusion steps apply to ordered funnels only"):
         Funnel(spec.model_copy(update={"mode": "strict"}), context(workspace))
+
+
+def test_people_who_dropped_off(workspace: Workspace) -> None:
+    t = BASE + timedelta(hours=1)
+    events = [Ev(f"u{i}", "view", t) for i in range(5)]
+    events += [Ev(f"u{i}", "cart", t + timedelta(minutes=1)) for i in range(3)]
+    events += [Ev("u0", "pay", t + timedelta(minutes=2))]
+    insert_events(workspace.events().con, events)
+    spec = FunnelSpec(
+        steps=({"event": "view"}, {"event": "cart"}, {"event": "pay"}), date_range=DAY
+    )
+    funnel = Funnel(spec, context(workspace))
+
+    def people(step: int, dropped: bool) -> list[str]:
+        rows = context(workspace).execute(funnel.people(step, dropped=dropped))
+        return [r["person_id"] for r in rows]
+
+    assert people(1, True) == ["u3", "u4"]
+    assert people(2, True) == ["u1", "u2"]
+    assert people(3, False) == ["u0"]
+    with pytest.raises(SpecError, match="this funnel has steps 1 to 3"):
+        funnel.people(4)
+
+
+def test_conversion_trend_by_entry_day(workspace: Workspace) -> None:
+    events = []
+    # Day 0: 3 people enter, 1 converts; day 1: 2 enter, 2 convert; day 2: nobody.
+    for i, converts in enumerate([True, False, False]):
+        events.append(Ev(f"a{i}", "view", BASE + timedelta(hours=3)))
+        if converts:
+            events.append(Ev(f"a{i}", "pay", BASE + timedelta(hours=4)))
+    for i in range(2):
+        events.append(Ev(f"b{i}", "view", BASE + timedelta(days=1, hours=23, minutes=30)))
+        events.append(Ev(f"b{i}", "pay", BASE + timedelta(days=2, hours=1)))  # next day: counts
+    events.append(Ev("a0", "view", BASE + timedelta(days=1)))  # a0 entered on day 0 already
+    insert_events(workspace.events().con, events)
+    spec = FunnelSpec(
+        steps=({"event": "view"}, {"event": "pay"}),
+        date_range={"date_from": "2024-03-04", "date_to": "2024-03-06"},
+        trend_interval="day",
+    )
+    trend = Funnel(spec, context(workspace)).calculate().trend
+    assert [(p.bucket.day, p.entered, p.converted, p.conversion) for p in trend] == [
+        (4, 3, 1, 1 / 3),
+        (5, 2, 2, 1.0),
+        (6, 0, 0, None),
+    ]

@@ -7,6 +7,7 @@ very next event) and `unordered` (steps in any order), as docs/analytics.md defi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import ibis
@@ -14,6 +15,7 @@ import ibis.expr.types as ir
 from pydantic import Field
 
 from growthloop.analytics.context import QueryContext
+from growthloop.analytics.dates import bucket, buckets, to_local
 from growthloop.analytics.filters import all_filters, breakdown_value
 from growthloop.analytics.funnel_query import (
     attempt_paths,
@@ -30,12 +32,13 @@ from growthloop.analytics.spec import (
     OTHER,
     Breakdown,
     DateRange,
+    Interval,
     PropertyFilter,
     PropertyRef,
     SpecModel,
     Window,
 )
-from growthloop.analytics.validation import Rule, validate
+from growthloop.analytics.validation import Problem, Rule, SpecError, validate
 
 FunnelMode = Literal["ordered", "strict", "unordered"]
 Attribution = Literal["first_touch", "last_touch", "step"]
@@ -73,6 +76,8 @@ class FunnelSpec(SpecModel):
     attribution: Attribution = "first_touch"
     attribution_step: int | None = Field(default=None, ge=1)
     exclusions: tuple[FunnelExclusion, ...] = ()
+    trend_interval: Interval | None = None
+    """Also report the conversion rate of the people entering in each hour/day/week/month."""
 
 
 def _exclusion_rule(spec: FunnelSpec) -> str | None:
@@ -137,11 +142,23 @@ class FunnelGroup:
 
 
 @dataclass(frozen=True)
+class FunnelTrendPoint:
+    """People whose first step-1 event of the range falls in `bucket`, and how many of them
+    completed the funnel."""
+
+    bucket: datetime
+    entered: int
+    converted: int
+    conversion: float | None
+
+
+@dataclass(frozen=True)
 class FunnelResult:
     mode: FunnelMode
     window_seconds: int
     groups: tuple[FunnelGroup, ...]
     """First the whole funnel, then one group per breakdown value (largest first, `$other` last)."""
+    trend: tuple[FunnelTrendPoint, ...] = ()
     kind: str = "funnel"
 
     @property
@@ -236,6 +253,17 @@ class Funnel:
         joined = paths.left_join(values, paths.person_id == values.person_id)
         return joined.mutate(bd=joined.bd.fill_null(NONE)).drop("person_id_right")
 
+    def people(self, step: int, *, dropped: bool = False) -> ir.Table:
+        """person_id of everyone who reached `step` (1-based), or with `dropped` of those who
+        reached it and went no further: the list to save as a segment or export."""
+        if not 1 <= step <= len(self.spec.steps):
+            raise SpecError(
+                [Problem("step", "step", f"this funnel has steps 1 to {len(self.spec.steps)}")]
+            )
+        paths = self.paths()
+        chosen = paths.level == step if dropped else paths.level >= step
+        return paths.filter(chosen).select("person_id").order_by("person_id")
+
     def to_query(self) -> ir.Table:
         """Step counts and time-to-convert statistics: one row for everyone (bd null) and one
         per breakdown value (top `limit` by people entering; the rest as `$other`)."""
@@ -279,7 +307,30 @@ class Funnel:
         if spec.breakdown is None:
             others = []
         groups = tuple(FunnelGroup(r["bd"], self._steps(r)) for r in [everyone, *others])
-        return FunnelResult(spec.mode, spec.window.seconds, groups)
+        trend: tuple[FunnelTrendPoint, ...] = ()
+        if spec.trend_interval is not None:
+            got = {r["bucket"]: r for r in self.ctx.execute(self.trend_query(spec.trend_interval))}
+            points = []
+            for start in buckets(self.range, spec.trend_interval):
+                row = got.get(start, {})
+                entered, converted = int(row.get("entered") or 0), int(row.get("converted") or 0)
+                rate = converted / entered if entered else None
+                points.append(FunnelTrendPoint(start, entered, converted, rate))
+            trend = tuple(points)
+        return FunnelResult(spec.mode, spec.window.seconds, groups, trend)
+
+    def trend_query(self, interval: Interval) -> ir.Table:
+        """(bucket, entered, converted) by the local bucket of each person's first step-1 event."""
+        events = self._events()
+        step1 = self.spec.steps[0]
+        entries = events.filter(step_conditions(events, [(step1.event, step1.filters)])[0])
+        entries = entries.group_by("person_id").aggregate(_entered=entries.timestamp.min())
+        paths = self.paths()
+        joined = paths.join(entries, "person_id")
+        joined = joined.mutate(bucket=bucket(to_local(joined._entered, self.range), interval))
+        return joined.group_by("bucket").aggregate(
+            entered=joined.count(), converted=(joined.level == len(self.spec.steps)).sum()
+        )
 
     def _steps(self, row: dict[str, Any]) -> tuple[FunnelStepResult, ...]:
         out = []
