@@ -14,6 +14,7 @@ import pytest
 from growthloop.demo.generate import KINDS, write_demo
 from growthloop.ingest.files import import_files
 from growthloop.models import anomalies, churn, clv, rfm
+from growthloop.models.alerts import AlertRule, Destination, evaluate
 from growthloop.models.attribution import MODELS, attribute
 from growthloop.models.attribution_data import fetch_paths
 from growthloop.models.budget_mix import allocate, fit_response
@@ -214,6 +215,15 @@ def test_anomalies_flag_the_tracking_outage_and_the_campaign(demo: Demo) -> None
     drops = {events.dates[a.index]: a for a in check.anomalies if a.direction == "drop"}
     assert list(drops) == [outage]
     assert drops[outage].severity == "high" and drops[outage].value < 0.2 * drops[outage].expected
+    rule = AlertRule(
+        "tracking outage",
+        "events",
+        "anomaly",
+        (Destination("webhook", "http://127.0.0.1:9/hook"),),
+        direction="drop",
+    )
+    [alert] = evaluate(rule, events.dates, events.values, check)
+    assert alert.day == outage and "severity: high" in alert.text()
 
     orders = fetch_daily_kpi(con, tz, "CNY", "orders", start, END)
     on_orders = anomalies.detect(orders.values, [d.weekday() for d in orders.dates])
