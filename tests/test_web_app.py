@@ -290,3 +290,24 @@ def test_overview_cache_follows_new_data(workspace: Workspace, client: TestClien
         " VALUES (uuid(), '$pageview', 'newcomer', 'newcomer', TIMESTAMP '2026-10-15 04:00', now())"
     )
     assert visitors() == before + 1
+
+
+def test_admin_pages_add_users_and_projects(workspace: Workspace, client: TestClient) -> None:
+    _, password = add_user(workspace, "root", "admin")
+    csrf = login(client, "root", password)
+    page = client.post("/admin/users", data={"name": "wei", "role": "operator", "csrf_token": csrf})
+    shown = re.search(r'id="new-password">[^<]*<code>([^<]+)</code>', page.text)
+    assert page.status_code == 200 and shown
+    wei = TestClient(client.app)
+    login(wei, "wei", shown.group(1))
+    assert wei.get("/api/me").json()["role"] == "operator"
+    assert wei.get("/admin/users").status_code == 403
+    added = client.post(
+        "/admin/projects", data={"slug": "shop", "name": "Shop", "csrf_token": csrf}
+    )
+    assert added.status_code == 200
+    key = next(p.ingestion_key for p in workspace.projects() if p.slug == "shop")
+    assert key in added.text
+    # Language links stay relative and keep the page's query.
+    overview = client.get("/?days=7")
+    assert 'href="/?days=7&amp;lang=en"' in overview.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -39,6 +40,13 @@ def formatter_for(request: Request) -> Formatter:
     return Formatter(locale_of(request), workspace_of(request).settings.currency)
 
 
+def language_link(request: Request, code: str) -> str:
+    """This page in another language: a relative link, right behind any reverse proxy."""
+    query = dict(request.query_params)
+    query["lang"] = code
+    return f"{request.url.path}?{urlencode(query)}"
+
+
 def page_context(request: Request) -> dict[str, Any]:
     """What base.html needs: translator, formatter, user, CSRF token, language links."""
     locale = locale_of(request)
@@ -50,10 +58,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "fmt": formatter_for(request),
         "principal": principal,
         "csrf_token": principal.csrf_token if principal else None,
-        "languages": [
-            (code, LANG_NAMES[code], str(request.url.include_query_params(lang=code)))
-            for code in LOCALES
-        ],
+        "languages": [(code, LANG_NAMES[code], language_link(request, code)) for code in LOCALES],
         "projects": [p.slug for p in workspace_of(request).projects()],
     }
 
