@@ -19,6 +19,7 @@ from growthloop.models.channel_roi import ChannelCounts
 from growthloop.models.errors import BAD_PARAMETER, ModelInputError
 
 UNKNOWN_SOURCE = "(unknown)"
+NO_DATA = "no new users and no spend between {start} and {end}: there is no channel to measure"
 
 _COHORT = """
 WITH firsts AS (
@@ -95,6 +96,8 @@ def fetch_channel_counts(
     spend = con.execute(SPEND_SQL, [by_campaign, start, end]).fetchall()
     days = period.days
     keys = {(r[0], r[1]) for r in users} | {(r[0], r[1]) for r in spend}
+    if not keys:
+        raise ModelInputError(NO_DATA.format(start=start, end=end))
     by_age = {k: np.zeros(days) for k in keys}
     for source, campaign, age, amount in revenue:
         by_age[(source, campaign)][age] += amount
