@@ -5,6 +5,7 @@ latency (p50, p99), and how long the loader needs to have everything in the even
     .venv/bin/python -m bench.collector_bench --seconds 20 --clients 16
 
 The server runs in its own process, as in production; the clients share one asyncio process.
+The result JSON (with the machine's load average) goes to bench/out/collector-<clients>.json.
 Every event is new (its own uuid, one of 20,000 users, URLs with and without UTM), so the
 loader does the full work: identity, sessions, channels, dedupe check.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 import httpx
 
 GROWTHLOOP = str(Path(sys.executable).parent / "growthloop")
+OUT = Path(__file__).resolve().parent / "out"
 URLS = (
     "https://shop.example/?utm_source=baidu&utm_medium=cpc&utm_campaign=spring",
     "https://shop.example/product/17",
@@ -57,34 +59,55 @@ def body(key: str, batch: int, size: int) -> bytes:
     return json.dumps({"api_key": key, "batch": events}).encode()
 
 
+async def post(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int, payload: bytes
+) -> tuple[int, bytes]:
+    """One HTTP/1.1 keep-alive POST /batch/ on an open connection. A load generator this thin
+    (like wrk) leaves the shared cores to the server being measured."""
+    writer.write(
+        b"POST /batch/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % (port, len(payload)) + payload
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
 async def client(
-    url: str, key: str, first: int, step: int, size: int, until: float, latencies: list[float]
+    port: int, key: str, first: int, step: int, size: int, until: float, latencies: list[float]
 ) -> int:
     sent = 0
     batch = first
-    async with httpx.AsyncClient(timeout=30) as http:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
         while time.monotonic() < until:
             payload = body(key, batch, size)
             t0 = time.perf_counter()
-            r = await http.post(
-                url + "/batch/", content=payload, headers={"Content-Type": "application/json"}
-            )
+            status, answer = await post(reader, writer, port, payload)
             latencies.append(time.perf_counter() - t0)
-            if r.status_code != 200:
-                raise RuntimeError(f"{r.status_code}: {r.text}")
-            sent += r.json()["accepted"]
+            if status != 200:
+                raise RuntimeError(f"{status}: {answer.decode()}")
+            sent += json.loads(answer)["accepted"]
             batch += step
+    finally:
+        writer.close()
     return sent
 
 
 async def drive(
-    url: str, key: str, clients: int, size: int, seconds: float
+    port: int, key: str, clients: int, size: int, seconds: float
 ) -> tuple[int, float, list[float]]:
     latencies: list[float] = []
     start = time.monotonic()
     until = start + seconds
     counts = await asyncio.gather(
-        *(client(url, key, n, clients, size, until, latencies) for n in range(clients))
+        *(client(port, key, n, clients, size, until, latencies) for n in range(clients))
     )
     return sum(counts), time.monotonic() - start, latencies
 
@@ -130,7 +153,7 @@ def main() -> None:
         wait_for(url)
         cpu0, client0 = cpu_seconds(server.pid), time.process_time()
         sent, elapsed, latencies = asyncio.run(
-            drive(url, key, args.clients, args.batch, args.seconds)
+            drive(port, key, args.clients, args.batch, args.seconds)
         )
         client_cpu = time.process_time() - client0
         spool = data / "collector" / "spool" / "default"
@@ -168,6 +191,8 @@ def main() -> None:
         "cores": os.cpu_count(),
     }
     print(json.dumps(result, indent=2))
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"collector-{args.clients}.json").write_text(json.dumps(result, indent=2))
     if stored != sent:
         raise SystemExit(f"stored {stored} != acknowledged {sent}")
     shutil.rmtree(data)
