@@ -212,3 +212,12 @@ def test_fetch_rfm_from_the_event_store(workspace: Workspace, tmp_path: Path) ->
         assert got.data.monetary[i] == pytest.approx(total)
     with pytest.raises(ModelInputError, match="needs at least 1 order up to 2025-01-01"):
         fetch_rfm(workspace.events().con, workspace.settings.tz, date(2025, 1, 1))
+
+
+def test_segment_members_are_the_ids_in_that_segment() -> None:
+    ids = ["a", "b", "c", "d"]
+    segs = ["cant_lose", "new", "cant_lose", "loyal"]
+    assert rfm.segment_members(ids, segs, "cant_lose") == ("a", "c")
+    assert rfm.segment_members(ids, segs, "champions") == ()
+    with pytest.raises(ModelInputError, match="different lengths"):
+        rfm.segment_members(ids, segs[:2], "new")

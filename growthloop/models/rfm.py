@@ -244,6 +244,14 @@ def segment_summary(
     return tuple(rows)
 
 
+def segment_members(
+    person_ids: Sequence[str], segments: Sequence[str], code: str
+) -> tuple[str, ...]:
+    """The ids of the customers in one segment (for saving it as a user segment for outreach)."""
+    check_same_length(person_ids=np.asarray(person_ids), segments=np.asarray(segments))
+    return tuple(p for p, s in zip(person_ids, segments, strict=True) if s == code)
+
+
 def transitions(
     ids_from: Sequence[Any],
     segments_from: Sequence[str],
