@@ -98,27 +98,52 @@ class Stickiness:
         return per_person.group_by("n").aggregate(people=per_person.count())
 
     def active_users_query(self) -> ir.Table:
-        """DAU, WAU and MAU for every day of the range."""
-        act = self._active_days()
-        days = ibis.memtable({"d": self.days}, schema={"d": "timestamp(6)"})
-        joined = days.join(
-            act, (act.day <= days.d) & (act.day > days.d - ibis.interval(days=MAU_DAYS))
-        )
-        week = joined.day > joined.d - ibis.interval(days=WAU_DAYS)
-        return joined.group_by("d").aggregate(
-            dau=joined.person_id.nunique(where=joined.day == joined.d),
-            wau=joined.person_id.nunique(where=week),
-            mau=joined.person_id.nunique(),
+        """Daily changes (dau, wau_change, mau_change) whose running sums are WAU and MAU.
+
+        Each active day a of a person covers the days [a, a + 6] for WAU ([a, a + 29] for MAU),
+        cut short where the person's next active day takes over, so one person's pieces never
+        overlap: +1 where a piece starts, -1 after it ends, and a running sum counts people
+        without a range join.
+        """
+        act = self._active_days().select("person_id", "day").distinct()
+        following = act.day.lead().over(group_by="person_id", order_by="day")
+        act = act.mutate(_next=following)
+        pieces = []
+        for column, days in (("wau", WAU_DAYS), ("mau", MAU_DAYS)):
+            reach = act.day + ibis.interval(days=days)
+            end = ibis.ifelse(act._next.isnull() | (act._next > reach), reach, act._next)
+            zero = ibis.literal(0, "int64")
+            other = "mau" if column == "wau" else "wau"
+            pieces.append(act.select("day", **{column: ibis.literal(1, "int64"), other: zero}))
+            pieces.append(act.select(day=end, **{column: ibis.literal(-1, "int64"), other: zero}))
+        pieces.append(act.select("day", wau=ibis.literal(0, "int64"), mau=ibis.literal(0, "int64")))
+        changes = ibis.union(*(p.select("day", "wau", "mau") for p in pieces))
+        dau = act.group_by("day").aggregate(dau=act.count())
+        summed = changes.group_by("day").aggregate(wau=changes.wau.sum(), mau=changes.mau.sum())
+        return summed.left_join(dau, summed.day == dau.day).select(
+            day=summed.day, dau=dau.dau.fill_null(0), wau=summed.wau, mau=summed.mau
         )
 
     def calculate(self) -> StickinessResult:
         counts = {int(r["n"]): int(r["people"]) for r in self.ctx.execute(self.to_query())}
         active_periods = tuple(counts.get(n, 0) for n in range(1, len(self.periods) + 1))
-        users = {r["d"]: r for r in self.ctx.execute(self.active_users_query())}
+        changes = sorted(self.ctx.execute(self.active_users_query()), key=lambda r: r["day"])
+        by_day: dict[datetime, tuple[int, int, int]] = {}
+        wau_now = mau_now = 0
+        for row in changes:
+            wau_now += int(row["wau"])
+            mau_now += int(row["mau"])
+            by_day[row["day"]] = (int(row["dau"]), wau_now, mau_now)
         dau, wau, mau, ratio = [], [], [], []
+        current = (0, 0, 0)
+        position = 0
         for day in self.days:
-            row = users.get(day, {})
-            d, w, m = (int(row.get(k) or 0) for k in ("dau", "wau", "mau"))
+            # Carry the running sums forward over days without any change.
+            while position < len(changes) and changes[position]["day"] <= day:
+                current = by_day[changes[position]["day"]]
+                position += 1
+            d = current[0] if changes and position and changes[position - 1]["day"] == day else 0
+            w, m = current[1], current[2]
             dau.append(d)
             wau.append(w)
             mau.append(m)
