@@ -20,7 +20,11 @@ from growthloop.models.experiment_adjusted import JointStats
 from growthloop.models.experiment_report import analyse
 from growthloop.models.experiment_sequential import sequential
 from growthloop.models.experiments import SampleStats
-from growthloop.models.experiments_data import ExperimentSpec, fetch_experiment
+from growthloop.models.experiments_data import (
+    ExperimentSpec,
+    fetch_experiment,
+    fetch_experiment_assignments,
+)
 from growthloop.workspace import Workspace
 
 
@@ -309,6 +313,22 @@ def test_fetch_experiment_matches_a_replay_of_the_events(
             len(want[v.variant]), converted[v.variant]
         )
         assert v.revenue == SampleStats.of_values(want[v.variant])
+    assignments = [(user, v, at) for user, seen in exposures.items() for at, v in seen]
+    assignments.append(("ghost", "control", start))  # assigned, never seen again
+    by_table = fetch_experiment_assignments(
+        workspace.events().con, ExperimentSpec("new_checkout"), assignments
+    )
+    assert by_table.users_in_several_variants == data.users_in_several_variants
+    for v in by_table.variants:
+        plain = data.variant(v.variant)
+        extra = v.variant == "control"
+        assert (
+            v.conversion.n == plain.conversion.n + extra
+            and v.conversion.total == plain.conversion.total
+        )
+        assert v.revenue.total == plain.revenue.total
+    with pytest.raises(ModelInputError, match="needs at least 1 assignment for 'new_checkout'"):
+        fetch_experiment_assignments(workspace.events().con, ExperimentSpec("new_checkout"), [])
     with_pre = fetch_experiment(workspace.events().con, ExperimentSpec("new_checkout"), pre_days=7)
     for v in with_pre.variants:
         assert v.revenue_with_pre_period == pytest.approx(

@@ -10,10 +10,13 @@ credited to either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from growthloop.models.errors import TOO_FEW, ModelInputError
 from growthloop.models.experiment_adjusted import JointStats
@@ -64,12 +67,23 @@ def _json_path(name: str) -> str:
     return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-SQL = """
+EXPOSURES_SQL = """
 WITH exposures AS (
     SELECT person_id, json_extract_string(properties, ?) AS variant, timestamp
     FROM events
     WHERE event = ? AND json_extract_string(properties, ?) = ? AND timestamp < ?
 ),
+"""
+# Assignments registered as `experiment_assignments` (distinct_id, variant, assigned_at) on a
+# cursor of their own; ids resolve to persons through person_identities.
+ASSIGNMENTS_SQL = """
+WITH exposures AS (
+    SELECT coalesce(i.person_id, a.distinct_id) AS person_id, a.variant, a.assigned_at AS timestamp
+    FROM experiment_assignments a LEFT JOIN person_identities i ON i.distinct_id = a.distinct_id
+    WHERE a.assigned_at < ?
+),
+"""
+OUTCOMES_SQL = """
 firsts AS (
     SELECT person_id, min(timestamp) AS at, arg_min(variant, timestamp) AS variant,
            count(DISTINCT variant) AS variants
@@ -111,22 +125,66 @@ def fetch_experiment(
     With `pre_days`, each user's revenue in the `pre_days` days before their first exposure is
     fetched too, as the CUPED covariate of revenue.
     """
+    until = _check(pre_days, until_utc)
+    params = [
+        _json_path(spec.variant_property),
+        spec.exposure_event,
+        _json_path(spec.experiment_property),
+        spec.name,
+        until,
+    ]
+    rows = con.execute(
+        EXPOSURES_SQL + OUTCOMES_SQL, [*params, *_outcome_params(spec, until, pre_days)]
+    ).fetchall()
+    source = f"{spec.exposure_event} event with {spec.experiment_property} = {spec.name!r}"
+    return _experiment(spec, rows, pre_days, source)
+
+
+def fetch_experiment_assignments(
+    con: duckdb.DuckDBPyConnection,
+    spec: ExperimentSpec,
+    assignments: Sequence[tuple[str, str, datetime]],
+    until_utc: datetime | None = None,
+    *,
+    pre_days: int | None = None,
+) -> ExperimentData:
+    """As `fetch_experiment`, with the variants from an assignment table instead of exposure events.
+
+    `assignments` holds (distinct_id, variant, assigned_at UTC) rows, e.g. read from the
+    assignment export of a feature-flag service; the earliest row of a person decides.
+    """
+    until = _check(pre_days, until_utc)
+    table = pa.table(
+        {
+            "distinct_id": pa.array([str(a[0]) for a in assignments], pa.string()),
+            "variant": pa.array([str(a[1]) for a in assignments], pa.string()),
+            "assigned_at": pa.array([a[2] for a in assignments], pa.timestamp("us")),
+        }
+    )
+    cursor = con.cursor()
+    try:
+        cursor.register("experiment_assignments", table)
+        rows = cursor.execute(
+            ASSIGNMENTS_SQL + OUTCOMES_SQL, [until, *_outcome_params(spec, until, pre_days)]
+        ).fetchall()
+    finally:
+        cursor.close()
+    return _experiment(spec, rows, pre_days, f"assignment for {spec.name!r}")
+
+
+def _check(pre_days: int | None, until_utc: datetime | None) -> datetime:
     if pre_days is not None and pre_days < 1:
         raise ModelInputError(f"pre_days must be at least 1 day, got {pre_days}")
-    until = until_utc or datetime(9999, 1, 1)
-    rows = con.execute(
-        SQL,
-        [
-            _json_path(spec.variant_property),
-            spec.exposure_event,
-            _json_path(spec.experiment_property),
-            spec.name,
-            until,
-            spec.conversion_event,
-            until,
-            pre_days or 0,
-        ],
-    ).fetchall()
+    return until_utc or datetime(9999, 1, 1)
+
+
+def _outcome_params(spec: ExperimentSpec, until: datetime, pre_days: int | None) -> list[object]:
+    return [spec.conversion_event, until, pre_days or 0]
+
+
+def _experiment(
+    spec: ExperimentSpec, rows: list[tuple[Any, ...]], pre_days: int | None, source: str
+) -> ExperimentData:
     mixed_users = sum(int(r[-1]) for r in rows)
     variants = tuple(
         VariantData(
@@ -142,12 +200,7 @@ def fetch_experiment(
     )
     if not variants:
         raise ModelInputError(
-            TOO_FEW.format(
-                model=f"{MODEL} {spec.name!r}",
-                minimum=1,
-                unit=f"{spec.exposure_event} event with {spec.experiment_property} = {spec.name!r}",
-                got=0,
-            )
+            TOO_FEW.format(model=f"{MODEL} {spec.name!r}", minimum=1, unit=source, got=0)
         )
     if len(variants) < 2:
         raise ModelInputError(
