@@ -44,6 +44,8 @@ class BadEvent(ValueError):
 
 def text_id(value: object, field: str) -> str:
     """A non-empty id of at most MAX_ID characters from a string or a number."""
+    if type(value) is str and 0 < len(value) <= MAX_ID and value.strip() == value:
+        return value  # the common case, checked cheaply
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         shown = "missing" if value is None else f"a {type(value).__name__}"
         raise BadEvent(field, f"must be a non-empty string, got {shown}")

@@ -41,10 +41,12 @@ class CollectorConfig:
     """Where spool and dead letters live; default `<data dir>/collector`."""
 
 
+# One encoder for all lines: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _line(record: dict[str, Any]) -> bytes:
-    return (
-        json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
-    )
+    return _ENCODER.encode(record).encode() + b"\n"
 
 
 class KeyIndex:
