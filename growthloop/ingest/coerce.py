@@ -155,6 +155,14 @@ def _json(s: str, t: str, want: str) -> Coercion:
         value = f"CAST(to_json({s}) AS JSON)"
     else:
         value = f"TRY_CAST(CAST({s} AS VARCHAR) AS JSON)"
-    invalid = f"{s} IS NOT NULL AND ({value} IS NULL OR json_type({value}) <> '{want}')"
+    if t == "nested":
+        invalid = f"{s} IS NOT NULL AND json_type({value}) <> '{want}'"
+    else:
+        # Valid JSON whose first character opens an object (array): one parse, not two.
+        opener = "{" if want == "OBJECT" else "["
+        invalid = (
+            f"{s} IS NOT NULL AND ({value} IS NULL"
+            f" OR NOT starts_with(ltrim(CAST({s} AS VARCHAR)), '{opener}'))"
+        )
     noun = "a JSON object" if want == "OBJECT" else "a JSON array"
     return Coercion(value, invalid, f"not {noun}")
