@@ -4,6 +4,7 @@ with the previous period, and combined by formulas such as `B / A`."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -140,11 +141,11 @@ def _metric(events: ir.Table, series: TrendSeries) -> ir.Scalar:
     return number.quantile(0.9)
 
 
-def _rank_metric(events: ir.Table, series: TrendSeries) -> ir.Scalar:
-    """What orders breakdown values for top N: the metric itself when it adds up, else events."""
-    if series.math in ("total", "unique_users", "sum"):
-        return _metric(events, series)
-    return events.count()
+Measure = Callable[[ir.Table], ir.Scalar]
+
+
+def _event_count(t: ir.Table) -> ir.Scalar:
+    return t.count()
 
 
 class Trends:
@@ -181,32 +182,51 @@ class Trends:
             return events.mutate(bd=ibis.null("string"))
         return events.mutate(bd=breakdown_value(events, bd.property))
 
+    def _base(self, series: TrendSeries, rng: ResolvedRange) -> tuple[ir.Table, Measure]:
+        """The series' rows reduced as far as its math allows, and how to measure a group.
+
+        Totals and sums roll up from per-(bucket, value) parts and unique users from distinct
+        (bucket, value, person) rows, so the events are read once and everything after works
+        on the much smaller table; the other maths measure the events themselves.
+        """
+        events = self._series_events(series, rng)
+        if series.math == "unique_users":
+            distinct = events.select("bucket", "bd", "person_id").distinct()
+            return distinct, lambda t: t.person_id.nunique()
+        if series.math in ("total", "sum"):
+            parts = events.group_by(["bucket", "bd"]).aggregate(_part=_metric(events, series))
+            return parts, lambda t: t._part.sum()
+        return events, lambda t: _metric(t, series)
+
     def _series_query(self, index: int, period: str, rng: ResolvedRange) -> ir.Table:
         """Rows (series, period, bucket, bd, value); a null bucket holds the whole-range value."""
         series, bd = self.spec.series[index], self.spec.breakdown
-        events = self._series_events(series, rng)
+        rows, measure = self._base(series, rng)
         if bd is not None:
-            # Both periods keep the current period's top values, so lines compare like for like.
-            current = self._series_events(series, self.range)
-            ranking = current.group_by("bd").aggregate(rank_value=_rank_metric(current, series))
+            # Both periods keep the current period's top values, so lines compare like for like;
+            # maths that do not add up rank values by their number of events.
+            current, current_measure = self._base(series, self.range)
+            if series.math not in ("total", "unique_users", "sum"):
+                current_measure = _event_count
+            ranking = current.group_by("bd").aggregate(rank_value=current_measure(current))
             ranking = ranking.mutate(
                 rank=ibis.row_number().over(order_by=[ibis.desc("rank_value"), ibis.asc("bd")])
             )
             top = ranking.filter(ranking["rank"] < bd.limit).select(top_bd="bd")
-            joined = events.left_join(top, events.bd == top.top_bd)
-            events = joined.mutate(bd=ibis.ifelse(joined.top_bd.isnull(), OTHER, joined.bd)).drop(
+            joined = rows.left_join(top, rows.bd == top.top_bd)
+            rows = joined.mutate(bd=ibis.ifelse(joined.top_bd.isnull(), OTHER, joined.bd)).drop(
                 "top_bd"
             )
-        per_bucket = events.group_by(["bucket", "bd"]).aggregate(value=_metric(events, series))
-        whole = events.group_by("bd").aggregate(value=_metric(events, series))
+        per_bucket = rows.group_by(["bucket", "bd"]).aggregate(value=measure(rows))
+        whole = rows.group_by("bd").aggregate(value=measure(rows))
         whole = whole.mutate(bucket=ibis.null("timestamp"))
-        rows = per_bucket.select("bucket", "bd", "value").union(
+        out = per_bucket.select("bucket", "bd", "value").union(
             whole.select("bucket", "bd", "value")
         )
-        return rows.mutate(
+        return out.mutate(
             series=ibis.literal(index, type="int16"),
             period=ibis.literal(period),
-            value=rows.value.cast("float64"),
+            value=out.value.cast("float64"),
         )
 
     def to_query(self) -> ir.Table:
