@@ -42,6 +42,11 @@ def _guarded(handler: Handler) -> Handler:
     return run
 
 
+def _ip(request: Request) -> str | None:
+    """The sender's address (uvicorn puts X-Forwarded-For there for trusted proxies)."""
+    return request.client.host if request.client else None
+
+
 def collector_router(ws: Workspace, config: CollectorConfig | None = None) -> APIRouter:
     """The ingestion endpoints; the router's lifespan starts and stops spool and loader."""
     collector = Collector(ws, config)
@@ -71,7 +76,7 @@ def collector_router(ws: Workspace, config: CollectorConfig | None = None) -> AP
         )
         batch = posthog_wire.read_batch(payload, request.query_params, datetime.now(UTC))
         single = isinstance(payload, dict) and "batch" not in payload
-        accepted, rejected = await collector.accept(batch, single=single)
+        accepted, rejected = await collector.accept(batch, single=single, client_ip=_ip(request))
         return JSONResponse({"status": 1, "accepted": accepted, "rejected": rejected})
 
     for path in POSTHOG_PATHS:
@@ -87,7 +92,9 @@ def collector_router(ws: Workspace, config: CollectorConfig | None = None) -> AP
             batch = segment_wire.read_batch(
                 payload, kind, request.headers.get("authorization"), datetime.now(UTC)
             )
-            accepted, rejected = await collector.accept(batch, single=kind != "batch")
+            accepted, rejected = await collector.accept(
+                batch, single=kind != "batch", client_ip=_ip(request)
+            )
             return JSONResponse({"success": True, "accepted": accepted, "rejected": rejected})
 
         segment_message.__name__ = f"segment_{kind}"
@@ -102,7 +109,7 @@ def collector_router(ws: Workspace, config: CollectorConfig | None = None) -> AP
         query: dict[str, Any] = dict(request.query_params)
         messages, key = sensors_wire.decode_messages(body, query, limit)
         batch = sensors_wire.read_batch(messages, key, datetime.now(UTC))
-        accepted, rejected = await collector.accept(batch, single=False)
+        accepted, rejected = await collector.accept(batch, single=False, client_ip=_ip(request))
         return JSONResponse({"accepted": accepted, "rejected": rejected})
 
     for path in SENSORS_PATHS:

@@ -17,6 +17,7 @@ from typing import Any
 
 from growthloop.ingest.collector.batch import Batch
 from growthloop.ingest.collector.decode import BadRequest
+from growthloop.ingest.collector.geoip import GeoIP, find_database
 from growthloop.ingest.collector.loader import SegmentLoader
 from growthloop.ingest.collector.spool import Spool
 from growthloop.workspace import Workspace
@@ -39,6 +40,8 @@ class CollectorConfig:
     load_batch_bytes: int = 64 << 20
     directory: Path | None = None
     """Where spool and dead letters live; default `<data dir>/collector`."""
+    geoip_database: Path | None = None
+    """A MaxMind .mmdb file; default: the first `<data dir>/geoip/*.mmdb`, if any."""
 
 
 # One encoder for all lines: json.dumps with options builds a new encoder on every call.
@@ -47,6 +50,24 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=s
 
 def _line(record: dict[str, Any]) -> bytes:
     return _ENCODER.encode(record).encode() + b"\n"
+
+
+def locate(event: dict[str, Any], geoip: GeoIP, client_ip: str | None) -> None:
+    """Fill country and city from `$ip` (or the sender's address), unless the SDK said where
+    the event is (`$geoip_country_name`) or asked for no GeoIP (`$geoip_disable`, which the
+    PostHog server SDKs send: their address is the server's, not the user's)."""
+    props = event["properties"]
+    if props.get("$geoip_disable") or "$geoip_country_name" in props:
+        return
+    ip = props.get("$ip")
+    ip = ip if isinstance(ip, str) else client_ip
+    if not ip:
+        return
+    country, city = geoip.place(ip)
+    if country is not None:
+        event["country"] = country
+    if city is not None:
+        event["city"] = city
 
 
 class KeyIndex:
@@ -103,6 +124,7 @@ class Collector:
             batch_bytes=self.config.load_batch_bytes,
         )
         self.keys: KeyIndex | None = None
+        self.geoip: GeoIP | None = None
 
     def _segment_closed(self) -> None:
         self.loader.wake()
@@ -110,6 +132,8 @@ class Collector:
     def start(self) -> None:
         """Open every project's store (this process is now its writer) and start the threads."""
         self.keys = KeyIndex(self.ws)
+        database = self.config.geoip_database or find_database(self.ws.settings.data_dir)
+        self.geoip = GeoIP(database) if database is not None else None
         for project in self.ws.projects():
             self.ws.events(project.slug)
         self.spool.start()
@@ -119,16 +143,24 @@ class Collector:
         """Spool what is queued, load what is spooled, stop."""
         self.spool.stop()
         self.loader.stop()
+        if self.geoip is not None:
+            self.geoip.close()
 
-    async def accept(self, batch: Batch, *, single: bool) -> tuple[int, int]:
+    async def accept(
+        self, batch: Batch, *, single: bool, client_ip: str | None = None
+    ) -> tuple[int, int]:
         """Spool a batch; returns (accepted, rejected) once it is durable.
 
-        `single`: the endpoint takes one message, so a bad one is a 400, not a dead letter."""
+        `single`: the endpoint takes one message, so a bad one is a 400, not a dead letter.
+        `client_ip`: the sender's address, for GeoIP when the event carries no `$ip`."""
         if self.keys is None:
             raise BadRequest(503, "the collector is starting; retry", self._retry_after())
         project = self.keys.project(batch.key)
         if single and batch.rejects:
             raise BadRequest(400, batch.rejects[0].reason.removeprefix("[0]."))
+        if self.geoip is not None:
+            for event in batch.events:
+                locate(event, self.geoip, client_ip)
         lines = b"".join(_line(e) for e in batch.events)
         now = datetime.now(UTC).isoformat()
         dead = b"".join(
