@@ -1,0 +1,166 @@
+"""The weekly data report (运营数据周报): one Monday-Sunday week against the week before.
+
+report = build_weekly(QueryContext.for_workspace(ws), week=Week(date(2026, 11, 16)))
+
+Sections: core KPIs, traffic and new users by channel, the main funnel and where it lost most,
+retention of recent weekly signup cohorts, content performance and hits, anomalies, A/B
+experiments. Every number comes from a spec in `report.specs`, run with "now" pinned to
+`report.as_of` (the end of the week), so `rerun(report, ctx)` reproduces them. There are no goal
+objects in the workspace yet, so the report has no "vs target" column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from growthloop.analytics import (
+    AnalysisResult,
+    FunnelResult,
+    QueryContext,
+    RetentionResult,
+    TrendsResult,
+    parse_spec,
+    run_analysis,
+)
+from growthloop.reports.document import Section
+from growthloop.reports.weekly_sections import (
+    anomaly_section,
+    channel_section,
+    content_section,
+    experiment_section,
+    funnel_section,
+    kpi_section,
+    retention_section,
+)
+from growthloop.reports.weekly_specs import (
+    Spec,
+    Week,
+    channel_spec,
+    content_spec,
+    daily_spec,
+    experiment_funnel_spec,
+    experiments_spec,
+    funnel_spec,
+    kpi_spec,
+    retention_spec,
+)
+
+
+class ReportError(ValueError):
+    """A report that cannot be made (no data, a week outside the data)."""
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    """A weekly report: its week, the moment its specs ran as "now", the specs and sections."""
+
+    project: str
+    week: Week
+    as_of: datetime
+    timezone: str
+    specs: dict[str, Spec]
+    sections: tuple[Section, ...]
+
+    def section(self, key: str) -> Section:
+        """The section named `key` (kpis, channels, funnel, retention, content, anomalies,
+        experiments)."""
+        return next(s for s in self.sections if s.key == key)
+
+    def recipe(self) -> dict[str, Any]:
+        """What it takes to make the same numbers again: window, "now" and the specs (JSON)."""
+        return {
+            "report": "weekly",
+            "project": self.project,
+            "week_start": self.week.start.isoformat(),
+            "week_end": self.week.end.isoformat(),
+            "timezone": self.timezone,
+            "as_of_utc": self.as_of.isoformat(),
+            "specs": self.specs,
+        }
+
+
+def _run(spec: Spec, ctx: QueryContext) -> AnalysisResult:
+    return run_analysis(parse_spec(spec), ctx)
+
+
+def _trends(spec: Spec, ctx: QueryContext) -> TrendsResult:
+    result = _run(spec, ctx)
+    assert isinstance(result, TrendsResult)
+    return result
+
+
+def _funnel(spec: Spec, ctx: QueryContext) -> FunnelResult:
+    result = _run(spec, ctx)
+    assert isinstance(result, FunnelResult)
+    return result
+
+
+def last_complete_week(ctx: QueryContext) -> Week:
+    """The latest Monday-Sunday week whose Sunday is before the last day with events."""
+    rows = ctx.backend.raw_sql("SELECT max(timestamp) FROM events").fetchall()
+    stamp = rows[0][0] if rows else None
+    if not isinstance(stamp, datetime):
+        raise ReportError("the event store holds no events: there is no week to report on")
+    last_day = stamp.replace(tzinfo=UTC).astimezone(ctx.tz).date()
+    # A week is complete when its Sunday is over: the data reaches at least that Sunday.
+    sunday = last_day - timedelta(days=(last_day.weekday() + 1) % 7)
+    return Week(sunday - timedelta(days=6))
+
+
+def build_weekly(ctx: QueryContext, week: Week | None = None, project: str = "") -> WeeklyReport:
+    """Run the weekly report's specs for `week` (default: the last complete week of the data).
+
+    `ctx.now_utc` is replaced by the end of the week, so the report does not change later.
+    """
+    week = week or last_complete_week(ctx)
+    as_of = week.as_of(ctx.tz)
+    ctx = QueryContext(ctx.backend, ctx.tz, as_of)
+    specs: dict[str, Spec] = {
+        "kpis": kpi_spec(week),
+        "channels": channel_spec(week),
+        "funnel": funnel_spec(week),
+        "funnel_previous": funnel_spec(week.previous()),
+        "retention": retention_spec(week),
+        "content": content_spec(week),
+        "daily": daily_spec(week),
+        "experiments": experiments_spec(week),
+    }
+    kpis = _trends(specs["kpis"], ctx)
+    if not any(line.total for line in kpis.lines if line.period == "current"):
+        raise ReportError(f"no events in the week {week.start} .. {week.end}")
+    exposed = _trends(specs["experiments"], ctx)
+    names = sorted(
+        str(x.breakdown_value)
+        for x in exposed.lines
+        if x.breakdown_value is not None and not str(x.breakdown_value).startswith("$")
+    )
+    experiment_funnels = {}
+    for name in names:
+        specs[f"experiment:{name}"] = experiment_funnel_spec(week, name)
+        experiment_funnels[name] = _funnel(specs[f"experiment:{name}"], ctx)
+    retention = _run(specs["retention"], ctx)
+    assert isinstance(retention, RetentionResult)
+    sections = (
+        kpi_section(kpis),
+        channel_section(_trends(specs["channels"], ctx)),
+        funnel_section(_funnel(specs["funnel"], ctx), _funnel(specs["funnel_previous"], ctx)),
+        retention_section(retention),
+        content_section(_trends(specs["content"], ctx)),
+        anomaly_section(_trends(specs["daily"], ctx), week.start),
+        experiment_section(experiment_funnels),
+    )
+    return WeeklyReport(project, week, as_of, ctx.tz.key, specs, sections)
+
+
+def rerun(recipe: dict[str, Any], ctx: QueryContext) -> dict[str, AnalysisResult]:
+    """Run a report's recorded specs again with its recorded "now": the same numbers."""
+    as_of = datetime.fromisoformat(recipe["as_of_utc"])
+    pinned = QueryContext(ctx.backend, ctx.tz, as_of)
+    return {name: _run(spec, pinned) for name, spec in recipe["specs"].items()}
+
+
+def week_of(day: date) -> Week:
+    """The report week that holds `day`."""
+    return Week.containing(day)
