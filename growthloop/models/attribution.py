@@ -15,11 +15,11 @@ proportion to the removal effects. Pure: paths in, credit out (`attribution_data
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from growthloop.models.errors import BAD_PARAMETER, TOO_FEW, FloatArray, ModelInputError
 
@@ -72,34 +72,87 @@ class Attribution:
     half_life_days: float
 
 
-def rule_weights(model: str, ages_days: Sequence[float], half_life_days: float) -> FloatArray:
-    """The share of one conversion each touch of a path gets under a rule-based model."""
-    n = len(ages_days)
-    w = np.zeros(n)
+@dataclass(frozen=True)
+class _Touches:
+    """The touches of many paths flattened: channel index, age, path number, place in the path."""
+
+    channel: npt.NDArray[np.int64]
+    age: FloatArray
+    path: npt.NDArray[np.int64]
+    position: npt.NDArray[np.int64]
+    length: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, paths: Sequence[TouchPath], index: dict[str, int]) -> _Touches:
+        lengths = np.fromiter((len(p.channels) for p in paths), dtype=np.int64, count=len(paths))
+        channel = np.fromiter(
+            (index[c] for p in paths for c in p.channels), dtype=np.int64, count=int(lengths.sum())
+        )
+        age = np.fromiter(
+            (a for p in paths for a in p.ages_days), dtype=np.float64, count=int(lengths.sum())
+        )
+        path = np.repeat(np.arange(len(paths)), lengths)
+        starts = np.cumsum(lengths) - lengths
+        return cls(channel, age, path, np.arange(len(path)) - starts[path], lengths[path])
+
+
+def rule_weights(model: str, touches: _Touches, half_life_days: float) -> FloatArray:
+    """Each touch's share of its path's conversion under a rule-based model."""
+    n, i = touches.length, touches.position
     if model == "first_touch":
-        w[0] = 1
+        w = (i == 0).astype(np.float64)
     elif model == "last_touch":
-        w[-1] = 1
+        w = (i == n - 1).astype(np.float64)
     elif model == "linear":
-        w[:] = 1 / n
+        w = 1.0 / n
     elif model == "time_decay":
-        raw = np.exp2(-np.asarray(ages_days, dtype=np.float64) / half_life_days)
-        w = raw / raw.sum()
+        raw = np.exp2(-touches.age / half_life_days)
+        w = raw / np.bincount(touches.path, weights=raw)[touches.path]
     elif model == "position_based":
-        if n == 1:
-            w[0] = 1
-        elif n == 2:
-            w[:] = 0.5
-        else:
-            w[0] = w[-1] = 0.4
-            w[1:-1] = 0.2 / (n - 2)
+        ends = (i == 0) | (i == n - 1)
+        middle = 0.2 / np.maximum(n - 2, 1)
+        w = np.where(n == 1, 1.0, np.where(n == 2, 0.5, np.where(ends, 0.4, middle)))
     else:
         raise ModelInputError(
             BAD_PARAMETER.format(
                 name="model", rule=f"one of {list(MODELS[:-1])}", value=repr(model)
             )
         )
-    return w
+    result: FloatArray = np.asarray(w, dtype=np.float64)
+    return result
+
+
+def transition_counts(paths: Sequence[TouchPath], channels: Sequence[str]) -> FloatArray:
+    """Transition counts between start (k), the k channels, conversion (k+1) and null (k+2)."""
+    index = {c: i for i, c in enumerate(channels)}
+    k = len(channels)
+    touches = _Touches.of(paths, index)
+    ends = np.array([k + 1 if p.converted else k + 2 for p in paths], dtype=np.int64)
+    # Each path is start -> its channels -> its end; the pairs are the touches' predecessors.
+    previous = np.where(touches.position == 0, k, np.roll(touches.channel, 1))
+    last = touches.position == touches.length - 1
+    counts = np.zeros((k + 3, k + 3))
+    np.add.at(counts, (previous, touches.channel), 1)
+    np.add.at(counts, (touches.channel[last], ends), 1)
+    return counts
+
+
+def absorption(counts: FloatArray, removed: int | None = None) -> float:
+    """P(start reaches conversion) for transition counts; `removed` sends its inflow to null."""
+    k = counts.shape[0] - 3
+    start, conv, null = k, k + 1, k + 2
+    counts = counts.copy()
+    if removed is not None:
+        counts[:, null] += counts[:, removed]
+        counts[:, removed] = 0
+    totals = counts.sum(axis=1, keepdims=True)
+    transition = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    # Absorption probabilities into `conv` from the transient states (channels and start):
+    # x = Q x + R, solved directly.
+    transient = [*range(k), start]
+    q = transition[np.ix_(transient, transient)]
+    x = np.linalg.solve(np.eye(len(transient)) - q, transition[transient, conv])
+    return float(x[-1])
 
 
 def conversion_probability(
@@ -109,27 +162,8 @@ def conversion_probability(
 
     With `removed`, transitions into that channel go to null instead.
     """
-    index = {c: i for i, c in enumerate(channels)}
-    k = len(channels)
-    start, conv, null = k, k + 1, k + 2
-    counts = np.zeros((k + 3, k + 3))
-    for p in paths:
-        states = [start, *(index[c] for c in p.channels), conv if p.converted else null]
-        for a, b in itertools.pairwise(states):
-            counts[a, b] += 1
-    if removed is not None:
-        r = index[removed]
-        counts[:, null] += counts[:, r]
-        counts[:, r] = 0
-    totals = counts.sum(axis=1, keepdims=True)
-    transition = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    # Absorption probabilities into `conv` from the transient states (start and channels):
-    # x = Q x + R, solved directly. States never left (no outgoing counts) are dead ends.
-    transient = [*range(k), start]
-    q = transition[np.ix_(transient, transient)]
-    rhs = transition[transient, conv]
-    x = np.linalg.solve(np.eye(len(transient)) - q, rhs)
-    return float(x[-1])
+    counts = transition_counts(paths, channels)
+    return absorption(counts, None if removed is None else list(channels).index(removed))
 
 
 def attribute(
@@ -147,17 +181,21 @@ def attribute(
         raise ModelInputError(NO_CONVERSIONS)
     channels = tuple(sorted({c for p in paths for c in p.channels}))
     index = {c: i for i, c in enumerate(channels)}
-    conversions = {m: np.zeros(len(channels)) for m in MODELS}
-    revenue = {m: np.zeros(len(channels)) for m in MODELS}
-    for p in converting:
-        where = [index[c] for c in p.channels]
-        for m in MODELS[:-1]:
-            w = rule_weights(m, p.ages_days, half_life_days)
-            np.add.at(conversions[m], where, w)
-            np.add.at(revenue[m], where, w * p.value)
-    base = conversion_probability(paths, channels)
-    effects = np.array([1 - conversion_probability(paths, channels, c) / base for c in channels])
-    share = effects / effects.sum() if effects.sum() > 0 else np.zeros(len(channels))
+    k = len(channels)
+    touches = _Touches.of(converting, index)
+    values = np.array([p.value for p in converting], dtype=np.float64)
+    conversions: dict[str, FloatArray] = {}
+    revenue: dict[str, FloatArray] = {}
+    for m in MODELS[:-1]:
+        w = rule_weights(m, touches, half_life_days)
+        conversions[m] = np.bincount(touches.channel, weights=w, minlength=k).astype(np.float64)
+        revenue[m] = np.bincount(
+            touches.channel, weights=w * values[touches.path], minlength=k
+        ).astype(np.float64)
+    counts = transition_counts(paths, channels)
+    base = absorption(counts)
+    effects = np.array([1 - absorption(counts, i) / base for i in range(k)])
+    share = effects / effects.sum() if effects.sum() > 0 else np.zeros(k)
     conversions["markov"] = share * len(converting)
-    revenue["markov"] = share * sum(p.value for p in converting)
+    revenue["markov"] = share * float(values.sum())
     return Attribution(channels, conversions, revenue, effects, len(converting), half_life_days)
