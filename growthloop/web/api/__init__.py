@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from growthloop.web.api import dashboards, docs, insights, me, overview, projects, tokens, users
+from growthloop.web.api import (
+    dashboards,
+    docs,
+    goals,
+    insights,
+    me,
+    overview,
+    projects,
+    tokens,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     me.router,
@@ -13,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     users.router,
     projects.router,
     docs.router,
+    goals.router,
 ]

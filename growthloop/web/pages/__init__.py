@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from growthloop.web.pages import account, admin, auth, dashboards, overview
+from growthloop.web.pages import account, admin, auth, dashboards, goals, overview
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -10,4 +10,5 @@ ROUTERS: list[APIRouter] = [
     dashboards.router,
     account.router,
     admin.router,
+    goals.router,
 ]
