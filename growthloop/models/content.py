@@ -91,10 +91,18 @@ class ContentItem:
     clicks: int
     conversions: int
     first_day_views: int
+    first_day_interactions: int = 0
+    first_day_clicks: int = 0
+    first_day_conversions: int = 0
 
     @property
     def interactions(self) -> int:
         return self.likes + self.comments + self.shares + self.favourites
+
+    @property
+    def first_day_engagement_rate(self) -> float | None:
+        """Interactions / views over the first day (互动率 of the first 24 hours)."""
+        return _ratio(self.first_day_interactions, self.first_day_views)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ SELECT i.item_id, i.title, i.channel, i.format, i.published_at,
        coalesce(sum(m.views), 0), coalesce(sum(m.likes), 0), coalesce(sum(m.comments), 0),
        coalesce(sum(m.shares), 0), coalesce(sum(m.favourites), 0), coalesce(sum(m.follows), 0),
        coalesce(sum(m.clicks), 0), coalesce(sum(m.conversions), 0),
-       coalesce(sum(m.views) FILTER (WHERE m.date <= i.day + 1), 0)
+       coalesce(sum(m.views) FILTER (WHERE m.date <= i.day + 1), 0),
+       coalesce(sum(m.likes + m.comments + m.shares + m.favourites) FILTER (WHERE m.date <= i.day + 1), 0),
+       coalesce(sum(m.clicks) FILTER (WHERE m.date <= i.day + 1), 0),
+       coalesce(sum(m.conversions) FILTER (WHERE m.date <= i.day + 1), 0)
 FROM items i LEFT JOIN content_metrics m ON m.item_id = i.item_id AND m.date <= ?
 GROUP BY ALL ORDER BY i.item_id
 """
