@@ -311,3 +311,18 @@ def test_admin_pages_add_users_and_projects(workspace: Workspace, client: TestCl
     # Language links stay relative and keep the page's query.
     overview = client.get("/?days=7")
     assert 'href="/?days=7&amp;lang=en"' in overview.text
+
+
+def test_settings_for_admins_without_secrets(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+    with Workspace.open(tmp_path / "d", secret_key="s3cret-value", metadata_url=url) as ws:
+        admin, _ = add_user(ws, "root", "admin")
+        root = TestClient(
+            create_app(ws),
+            headers={"Authorization": f"Bearer {create_token(ws, admin.id, 't')[1]}"},
+        )
+        body = root.get("/api/settings").json()
+        assert body["timezone"] == "Asia/Shanghai" and body["metadata_url"] == url
+        assert body["secret_key"] == "(set)"
+        page = root.get("/admin/settings", headers={"Accept-Language": "en"})
+        assert "s3cret-value" not in page.text and "Asia/Shanghai" in page.text

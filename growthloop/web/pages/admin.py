@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from growthloop.accounts import AccountError, Role, add_user, list_users, update_user
 from growthloop.web.api.projects import SLUG
+from growthloop.web.api.settings import visible_settings
 from growthloop.web.rendering import render
 from growthloop.web.security import Admin, workspace_of
 
@@ -86,3 +87,10 @@ def add_project(
         raise HTTPException(422, f"slug: project {slug!r} already exists")
     ws.ensure_project(slug, name or slug)
     return RedirectResponse("/admin/projects", status_code=303)
+
+
+@router.get("/settings")
+def settings_page(principal: Admin, request: Request) -> Response:
+    """The settings in force; they are changed in growthloop.toml or GROWTHLOOP_* variables."""
+    values = visible_settings(workspace_of(request).settings)
+    return render(request, "settings.html", {"values": values})
