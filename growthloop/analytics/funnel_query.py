@@ -65,7 +65,11 @@ def ordered_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s
     reached = [valid.mutate(level=ibis.literal(1, "int16"))]
     for j in range(1, len(matches)):
         rows = events.filter(matches[j]).select("person_id", "timestamp")
-        prev = valid.select(_person="person_id", _ts="timestamp", _a="a")
+        # Only people who did step j can continue: the semi join (a hash probe) keeps the
+        # ASOF join from sorting everyone's step-(j-1) events.
+        prev = valid.semi_join(rows, "person_id").select(
+            _person="person_id", _ts="timestamp", _a="a"
+        )
         joined = rows.asof_join(
             prev, on=rows.timestamp >= prev._ts, predicates=rows.person_id == prev._person
         )
