@@ -280,3 +280,31 @@ def test_cdnow_through_the_event_store_gives_the_same_fit(
     np.testing.assert_allclose(buyers.purchases.mean_repeat_spend, spend[order])
     fit = clv.fit_bgnbd(buyers.purchases.summary)
     assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.1)
+
+
+def test_heavy_buyers_neither_overflow_nor_lose_their_expectation() -> None:
+    """Thousands of repeats (daily buyers): finite answers, and the Euler form agrees with the direct one."""
+    params = clv.BgNbdParams(0.243, 4.414, 0.793, 2.426, 0.0, 1)
+    heavy = clv.RepeatSummary.of([2000, 500, 500, 0], [50, 1, 80, 0], [52, 80, 80, 30])
+    alive = clv.p_alive(params, heavy)
+    future = clv.expected_purchases(params, heavy, 52)
+    assert np.isfinite(future).all() and ((alive >= 0) & (alive <= 1)).all()
+    assert alive[1] < 1e-100 and future[1] < 1e-100  # 500 purchases in a week, then silence
+    assert future[2] > 200  # 500 purchases spread over the whole year, still buying
+    assert list(clv.expected_purchases(params, heavy, 0)) == [0, 0, 0, 0]
+    # The direct formula (FHL eq. 10) for a moderate customer, where it does not overflow.
+    r, al, a, b = 0.243, 4.414, 0.793, 2.426
+    x, tx, T, t = 20.0, 30.0, 38.0, 39.0
+    direct = (
+        (a + b + x - 1)
+        / (a - 1)
+        * (
+            1
+            - ((al + T) / (al + T + t)) ** (r + x)
+            * special.hyp2f1(r + x, b + x, a + b + x - 1, t / (al + T + t))
+        )
+    )
+    direct /= 1 + a / (b + x - 1) * ((al + T) / (al + tx)) ** (r + x)
+    assert clv.expected_purchases(params, clv.RepeatSummary.of([x], [tx], [T]), t)[
+        0
+    ] == pytest.approx(direct, rel=1e-10)

@@ -172,12 +172,15 @@ def fit_bgnbd(data: RepeatSummary) -> BgNbdParams:
     )
 
 
-def _odds_dead(params: BgNbdParams, data: RepeatSummary) -> FloatArray:
-    """a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) for repeat buyers, 0 otherwise."""
+def _log_odds_dead(params: BgNbdParams, data: RepeatSummary) -> FloatArray:
+    """log(a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)) for repeat buyers, -inf otherwise.
+
+    Kept as a logarithm: for a heavy buyer long silent the odds overflow a float.
+    """
     x = data.x
-    out = np.zeros_like(x)
+    out = np.full_like(x, -np.inf)
     rep = x > 0
-    out[rep] = np.exp(
+    out[rep] = (
         np.log(params.a)
         - np.log(params.b + x[rep] - 1)
         + (params.r + x[rep])
@@ -188,7 +191,7 @@ def _odds_dead(params: BgNbdParams, data: RepeatSummary) -> FloatArray:
 
 def p_alive(params: BgNbdParams, data: RepeatSummary) -> FloatArray:
     """P(the customer is still active at T | x, t_x, T) (FHL 2005, equation 11)."""
-    result: FloatArray = 1.0 / (1.0 + _odds_dead(params, data))
+    result: FloatArray = special.expit(-_log_odds_dead(params, data))
     return result
 
 
@@ -199,10 +202,14 @@ def expected_purchases(params: BgNbdParams, data: RepeatSummary, t: float) -> Fl
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     x, T = data.x, data.T
     z = t / (alpha + T + t)
-    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    # ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z), rewritten with Euler's
+    # transformation as (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): the same number, but its
+    # parameters no longer grow with x, so heavy buyers do not overflow.
+    hyp = special.hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
     head = (a + b + x - 1) / (a - 1)
-    body = 1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp
-    result: FloatArray = head * body / (1.0 + _odds_dead(params, data))
+    body = 1 - np.exp((a - 1) * np.log1p(-z)) * hyp
+    # + 0.0 turns the -0.0 of t = 0 (a negative head times 0 when a < 1) into 0.0.
+    result: FloatArray = head * body * p_alive(params, data) + 0.0
     return result
 
 
