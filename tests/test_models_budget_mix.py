@@ -91,6 +91,7 @@ def test_allocation_matches_a_grid_search_and_equalises_marginal_returns() -> No
         ),
         (np.full(60, 100.0), np.arange(60.0), "spend barely varies"),
         (np.linspace(10, 500, 60), np.zeros(60), "no conversions in the data"),
+        (np.zeros(60), np.ones(60), "no spend in the data"),
     ],
 )
 def test_unusable_data_is_refused_with_the_reason(

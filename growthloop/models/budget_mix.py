@@ -41,6 +41,7 @@ TOO_FEW_DAYS = (
 )
 FLAT_SPEND = "{channel}: spend barely varies (coefficient of variation {cv:.2f}), so its effect cannot be told apart from the baseline"
 NO_CONVERSIONS = "{channel}: no conversions in the data"
+ZERO_SPEND = "{channel}: no spend in the data, so there is no response to spend to fit"
 POOR_FIT = "{channel}: conversions do not follow spend (R² {r2:.2f} < {minimum})"
 NO_SATURATION = "{channel}: no saturation seen within the spend observed; the curve is close to a straight line there"
 BUDGET_OUTSIDE = (
@@ -117,6 +118,8 @@ def fit_response(channel: str, spend: object, conversions: object) -> ResponseCu
                 name=f"{channel} spend and conversions", rule=">= 0", value="negative values"
             )
         )
+    if s.sum() == 0:
+        raise ModelInputError(ZERO_SPEND.format(channel=channel))
     if y.sum() == 0:
         raise ModelInputError(NO_CONVERSIONS.format(channel=channel))
     cv = float(s.std() / s.mean()) if s.mean() > 0 else 0.0
