@@ -10,6 +10,7 @@ from growthloop.web.api import (
     me,
     overview,
     projects,
+    settings,
     tokens,
     users,
 )
@@ -22,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     users.router,
     projects.router,
+    settings.router,
     docs.router,
     goals.router,
 ]
