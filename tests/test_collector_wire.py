@@ -140,3 +140,31 @@ def test_segment_gzip_body_and_write_key_in_body(workspace: Workspace) -> None:
     assert rows(workspace, "SELECT event, distinct_id, CAST(timestamp AS VARCHAR) FROM events") == [
         ("Signed Up", "u1", "2026-03-01 02:00:00")  # +08:00 stored as UTC
     ]
+
+
+def test_sensors_id_mapping_3_bind_merges_the_cookie_into_the_login(workspace: Workspace) -> None:
+    key = key_of(workspace)
+    before = {**sensors_js_message(0, 1), "distinct_id": "cookie-1"}
+    bind = {
+        "type": "track_id_bind",
+        "event": "$BindID",
+        "distinct_id": "u-42",
+        "login_id": "u-42",
+        "anonymous_id": "cookie-1",
+        "identities": {"$identity_cookie_id": "cookie-1", "$identity_login_id": "u-42"},
+        "properties": {"$lib": "js"},
+        "time": 1772359260000,
+        "_track_id": 5,
+    }
+    after = {**sensors_js_message(2, 1), "distinct_id": "u-42", "login_id": "u-42"}
+    data = base64.b64encode(json.dumps([before, bind, after]).encode()).decode()
+    with live_server(collector_app(workspace)) as url:
+        r = httpx.post(f"{url}/sa?token={key}", data={"data_list": data, "gzip": "9"})
+    assert r.status_code == 200 and r.json() == {"accepted": 3, "rejected": 0}
+    stored = rows(workspace, "SELECT event, distinct_id, person_id FROM events ORDER BY timestamp")
+    assert [(e, d) for e, d, _ in stored] == [
+        ("$pageview", "cookie-1"),
+        ("$BindID", "cookie-1"),
+        ("$pageview", "u-42"),
+    ]
+    assert len({p for _, _, p in stored}) == 1

@@ -6,7 +6,8 @@ gzip header is what decides). The project's ingestion key comes as ?token= in th
 (`http://host/sa?token=KEY`), a form field `token`, or a message's `token`.
 
 Types: track; track_signup (the login id takes over the anonymous `original_id`: the two are
-merged into one person); profile_set / profile_set_once ($set / $set_once events);
+merged into one person); track_id_bind (ID-Mapping 3 login: the cookie / anonymous identity is
+merged into `$identity_login_id`) and track_id_unbind (stored, no identity change); profile_set / profile_set_once ($set / $set_once events);
 profile_increment, profile_append, profile_unset, profile_delete (person updates applied by the
 loader, see person_ops.py).
 """
@@ -45,7 +46,15 @@ PROFILE_EVENTS = {
     "profile_delete": ("$profile_delete", "$delete"),
 }
 """Sensors profile type -> (our event name, the property holding the operation)."""
-TYPES = ("track", "track_signup", *PROFILE_EVENTS)
+TYPES = ("track", "track_signup", "track_id_bind", "track_id_unbind", *PROFILE_EVENTS)
+_LOGIN = "$identity_login_id"
+# ID-Mapping 3 ids other than the login id, in the order the anonymous id is looked for.
+_ANONYMOUS = (
+    "$identity_cookie_id",
+    "$identity_anonymous_id",
+    "$identity_android_id",
+    "$identity_idfv",
+)
 _SEND_FIELDS = ("_flush_time", "token", "_hybrid_h5", "flush_time")
 # Sensors' preset property names -> the PostHog-style names the loader reads.
 _RENAMES = {"$url": "$current_url", "$utm_source": "utm_source", "$utm_medium": "utm_medium",
@@ -107,6 +116,9 @@ def to_event(message: dict[str, Any], received_at: datetime) -> Event:
             # $SignUp: the event belongs to the anonymous id, merged into the login id.
             user_id = distinct_id
             distinct_id = text_id(message.get("original_id"), "original_id")
+        elif kind == "track_id_bind":
+            # $BindID (ID-Mapping 3): the identities it names are one person.
+            distinct_id, user_id = _bound_ids(message, distinct_id)
     ua = given.get("$user_agent")
     return make_event(
         uuid=event_uuid(None, SOURCE, message, _SEND_FIELDS),
@@ -117,6 +129,17 @@ def to_event(message: dict[str, Any], received_at: datetime) -> Event:
         user_agent_string=ua if isinstance(ua, str) else None,
         user_id=user_id,
     )
+
+
+def _bound_ids(message: Mapping[str, Any], distinct_id: str) -> tuple[str, str | None]:
+    """(anonymous id, login id) of a track_id_bind; the login id is None when absent."""
+    identities = object_field(message.get("identities"), "identities")
+    login = identities.get(_LOGIN, message.get("login_id"))
+    anonymous = next((identities[k] for k in _ANONYMOUS if identities.get(k)), None)
+    anonymous = anonymous or message.get("anonymous_id")
+    if login is None or anonymous is None:
+        return distinct_id, None
+    return text_id(anonymous, "identities"), text_id(login, f"identities.{_LOGIN}")
 
 
 def _profile_operation(kind: str, given: Mapping[str, Any]) -> Any:
