@@ -9,6 +9,7 @@ from growthloop.web.api import (
     insights,
     me,
     overview,
+    plans,
     projects,
     settings,
     tokens,
@@ -26,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     settings.router,
     docs.router,
     goals.router,
+    plans.router,
 ]

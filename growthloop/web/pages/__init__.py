@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from growthloop.web.pages import account, admin, auth, dashboards, goals, overview
+from growthloop.web.pages import account, admin, auth, dashboards, goals, overview, plans
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -11,4 +11,5 @@ ROUTERS: list[APIRouter] = [
     account.router,
     admin.router,
     goals.router,
+    plans.router,
 ]

@@ -27,8 +27,8 @@ def _back(project: ProjectRef) -> RedirectResponse:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    # Pages show the message on the error page; a version conflict reads like a bad value there.
+def page_errors() -> Iterator[None]:
+    """Ops errors as error pages: 404 unknown; a conflict or bad value as 422 with the message."""
     try:
         yield
     except audit.NotFound as exc:
@@ -43,7 +43,7 @@ def goals_page(
 ) -> Response:
     """Every goal tree with actual, target, pace and forecast of each node."""
     day = as_of or today(request)
-    with _errors():
+    with page_errors():
         trees = goal_tree(request, project, day)
     return render(
         request,
@@ -77,7 +77,7 @@ def create_goal(
         "metric": {"kind": "kpi", "name": kpi},
         "target": target,
     }
-    with _errors():
+    with page_errors():
         goals.create_goal(workspace_of(request), project.id, principal.account, values)
     return _back(project)
 
@@ -92,7 +92,7 @@ def set_target(
     target: Annotated[float | None, Form()] = None,
 ) -> Response:
     """Enter a node's target (empty: derive it from its parent and siblings)."""
-    with _errors():
+    with page_errors():
         goals.update_goal(
             workspace_of(request),
             project.id,
@@ -109,7 +109,7 @@ def decompose(
     principal: Operator, request: Request, project: CurrentProject, goal_id: int
 ) -> Response:
     """GMV = visitors x conversion rate x AOV under the node."""
-    with _errors():
+    with page_errors():
         goals.decompose_gmv(workspace_of(request), project.id, principal.account, goal_id)
     return _back(project)
 
@@ -124,7 +124,7 @@ def split(
 ) -> Response:
     """Split a quarterly target over its months, by days or by last year's shape."""
     ws = workspace_of(request)
-    with _errors():
+    with page_errors():
         weights = None
         if by == "last_year":
             goal = goals.get_goal(ws, project.id, goal_id)
@@ -139,6 +139,6 @@ def delete(
     principal: Operator, request: Request, project: CurrentProject, goal_id: int
 ) -> Response:
     """Delete a node and everything under it."""
-    with _errors():
+    with page_errors():
         goals.delete_goal(workspace_of(request), project.id, principal.account, goal_id)
     return _back(project)
