@@ -459,3 +459,38 @@ def stickiness(
 
         daily.append((within(1), within(7), within(30)))
     return dict(histogram), daily
+
+
+# ---------------------------------------------------------------- distribution, interval
+
+
+def histogram(values: Sequence[float], bins: Sequence[int]) -> list[int]:
+    """People per bin (lower edges; the last bin is open)."""
+    out = [0] * len(bins)
+    for v in values:
+        out[max(i for i, edge in enumerate(bins) if v >= edge)] += 1
+    return out
+
+
+def events_per_person(events: Sequence[Ev], chosen: Callable[[Ev], bool]) -> list[float]:
+    counts: dict[str, int] = defaultdict(int)
+    for e in events:
+        if chosen(e):
+            counts[e.person] += 1
+    return [float(c) for c in counts.values()]
+
+
+def seconds_between(
+    events: Sequence[Ev], is_from: Callable[[Ev], bool], is_to: Callable[[Ev], bool]
+) -> list[float]:
+    """Per person: first from-event to the first to-event at or after it, in seconds."""
+    out = []
+    for person in {e.person for e in events}:
+        starts = [e.ts for e in events if e.person == person and is_from(e)]
+        if not starts:
+            continue
+        first = min(starts)
+        ends = [e.ts for e in events if e.person == person and is_to(e) and e.ts >= first]
+        if ends:
+            out.append((min(ends) - first).total_seconds())
+    return out

@@ -9,6 +9,12 @@ import ibis.expr.types as ir
 from pydantic import Field, TypeAdapter, ValidationError
 
 from growthloop.analytics.context import QueryContext
+from growthloop.analytics.distribution import (
+    Distribution,
+    DistributionSpec,
+    Interval,
+    IntervalSpec,
+)
 from growthloop.analytics.funnels import Funnel, FunnelSpec
 from growthloop.analytics.lifecycle import Lifecycle, LifecycleSpec
 from growthloop.analytics.results import AnalysisResult
@@ -17,7 +23,15 @@ from growthloop.analytics.stickiness import Stickiness, StickinessSpec
 from growthloop.analytics.trends import Trends, TrendsSpec
 from growthloop.analytics.validation import Problem, SpecError, problems_from_pydantic
 
-SpecUnion = TrendsSpec | FunnelSpec | RetentionSpec | LifecycleSpec | StickinessSpec
+SpecUnion = (
+    TrendsSpec
+    | FunnelSpec
+    | RetentionSpec
+    | LifecycleSpec
+    | StickinessSpec
+    | DistributionSpec
+    | IntervalSpec
+)
 AnalysisSpec = Annotated[SpecUnion, Field(discriminator="kind")]
 """Any analysis spec; the `kind` field says which."""
 
@@ -40,6 +54,8 @@ RUNNERS: dict[str, type[Runner]] = {
     "retention": Retention,
     "lifecycle": Lifecycle,
     "stickiness": Stickiness,
+    "distribution": Distribution,
+    "interval": Interval,
 }
 
 

@@ -34,7 +34,7 @@ def query_command(
     data_dir: DataDir = None,
     project: ProjectOpt = None,
 ) -> None:
-    """Run an analysis spec (trends, funnel, retention, lifecycle, stickiness) on a project."""
+    """Run an analysis spec (trends, funnel, retention, lifecycle, ...) on a project's events."""
     source = "<stdin>" if str(spec_file) == "-" else str(spec_file)
     try:
         text = sys.stdin.read() if source == "<stdin>" else spec_file.read_text(encoding="utf-8")
