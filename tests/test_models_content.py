@@ -46,6 +46,7 @@ def random_items(seed: int, n: int = 60) -> list[ContentItem]:
                 rnd.randint(0, 40),
                 rnd.randint(0, 4),
                 rnd.randint(0, views),
+                topic=rnd.choice(["skincare", "snacks", ""]),
             )
         )
     return out
@@ -54,6 +55,12 @@ def random_items(seed: int, n: int = 60) -> list[ContentItem]:
 @pytest.mark.parametrize("seed", range(5))
 def test_groups_hits_slots_and_keywords_match_loops(seed: int) -> None:
     items = random_items(seed)
+    for row in content.per_topic(items):
+        members = [i for i in items if i.topic == row.key[0]]
+        assert (row.items, row.views) == (len(members), sum(i.views for i in members))
+    assert [r.views for r in content.per_topic(items)] == sorted(
+        (r.views for r in content.per_topic(items)), reverse=True
+    )
     for row in content.per_group(items):
         members = [i for i in items if (i.channel, i.format) == row.key]
         views = sum(i.views for i in members)

@@ -289,6 +289,8 @@ def test_content_hits_are_the_planted_posts(demo: Demo) -> None:
             first.weekday(),
             (published[item.item_id] + timedelta(hours=8)).hour,
         )
+    topics = dict(con.execute("SELECT item_id, topic FROM content_items").fetchall())
+    assert all(i.topic == topics[i.item_id] for i in items)
     found = set(hits(items))
     planted = set(demo.patterns["content_hits"])
     assert planted <= found

@@ -94,6 +94,7 @@ class ContentItem:
     first_day_interactions: int = 0
     first_day_clicks: int = 0
     first_day_conversions: int = 0
+    topic: str = ""
 
     @property
     def interactions(self) -> int:
@@ -173,6 +174,16 @@ def per_group(items: Sequence[ContentItem]) -> tuple[Performance, ...]:
     for i in items:
         groups.setdefault((i.channel, i.format), []).append(i)
     return tuple(_summarise(k, v) for k, v in sorted(groups.items()))
+
+
+def per_topic(items: Sequence[ContentItem]) -> tuple[Performance, ...]:
+    """Totals and rates per topic (content_items.topic; '' for items without one), most viewed first."""
+    _need(items)
+    groups: dict[str, list[ContentItem]] = {}
+    for i in items:
+        groups.setdefault(i.topic, []).append(i)
+    rows = [_summarise((k,), v) for k, v in groups.items()]
+    return tuple(sorted(rows, key=lambda r: (-r.views, r.key)))
 
 
 def hits(items: Sequence[ContentItem]) -> tuple[str, ...]:

@@ -15,12 +15,13 @@ from growthloop.models.errors import BAD_PARAMETER, TOO_FEW, ModelInputError
 # the two local days those hours touch.
 SQL = """
 WITH items AS (
-    SELECT item_id, title, channel, coalesce(format, '') AS format, published_at,
+    SELECT item_id, title, channel, coalesce(format, '') AS format, coalesce(topic, '') AS topic,
+           published_at,
            CAST(timezone(?, published_at AT TIME ZONE 'UTC') AS DATE) AS day
     FROM content_items
     WHERE published_at IS NOT NULL AND published_at >= ? AND published_at < ?
 )
-SELECT i.item_id, i.title, i.channel, i.format, i.published_at,
+SELECT i.item_id, i.title, i.channel, i.format, i.topic, i.published_at,
        coalesce(sum(m.views), 0), coalesce(sum(m.likes), 0), coalesce(sum(m.comments), 0),
        coalesce(sum(m.shares), 0), coalesce(sum(m.favourites), 0), coalesce(sum(m.follows), 0),
        coalesce(sum(m.clicks), 0), coalesce(sum(m.conversions), 0),
@@ -50,10 +51,30 @@ def fetch_content(
             )
         )
     items = []
-    for item_id, title, channel, fmt, published, *numbers in rows:
+    for item_id, title, channel, fmt, topic, published, *numbers in rows:
         local = published.replace(tzinfo=UTC).astimezone(tz)
-        counts = [int(n) for n in numbers]
+        n = [int(x) for x in numbers]
         items.append(
-            ContentItem(item_id, title, channel, fmt, local.weekday(), local.hour, *counts)
+            ContentItem(
+                item_id,
+                title,
+                channel,
+                fmt,
+                local.weekday(),
+                local.hour,
+                views=n[0],
+                likes=n[1],
+                comments=n[2],
+                shares=n[3],
+                favourites=n[4],
+                follows=n[5],
+                clicks=n[6],
+                conversions=n[7],
+                first_day_views=n[8],
+                first_day_interactions=n[9],
+                first_day_clicks=n[10],
+                first_day_conversions=n[11],
+                topic=topic,
+            )
         )
     return tuple(items)
