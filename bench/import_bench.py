@@ -98,7 +98,8 @@ def child(task: dict[str, object]) -> None:
         sess = chdb.session.Session(str(target / "chdb"))
         fmt = "Parquet" if files[0].endswith(".parquet") else "CSVWithNames"
         sess.query(
-            "CREATE TABLE events ENGINE = MergeTree ORDER BY (distinct_id, timestamp) AS"
+            "CREATE TABLE events ENGINE = MergeTree ORDER BY (distinct_id, timestamp)"
+            " SETTINGS allow_nullable_key = 1 AS"
             f" SELECT * FROM file('{files[0]}', {fmt}) LIMIT 0"
         )
         for f in files:
