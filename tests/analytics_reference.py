@@ -494,3 +494,41 @@ def seconds_between(
         if ends:
             out.append((min(ends) - first).total_seconds())
     return out
+
+
+# ---------------------------------------------------------------- paths
+
+
+def person_paths(
+    events: Sequence[Ev],
+    *,
+    label: Callable[[Ev], str],
+    start: str | None,
+    end: str | None,
+    depth: int,
+) -> dict[str, tuple[str, ...]]:
+    """Each person's path: steps in (timestamp, uuid) order, repeats in a row collapsed; from
+    the first `start` (next depth-1 steps), up to the first `end` (depth-1 steps before it), or
+    from the first step."""
+    by_person: dict[str, list[Ev]] = defaultdict(list)
+    for e in events:
+        by_person[e.person].append(e)
+    out = {}
+    for person, evs in by_person.items():
+        steps: list[str] = []
+        for e in sorted(evs, key=lambda e: (e.ts, e.uuid)):
+            if not steps or steps[-1] != label(e):
+                steps.append(label(e))
+        if start is not None:
+            if start not in steps:
+                continue
+            i = steps.index(start)
+            out[person] = tuple(steps[i : i + depth])
+        elif end is not None:
+            if end not in steps:
+                continue
+            i = steps.index(end)
+            out[person] = tuple(steps[max(0, i - depth + 1) : i + 1])
+        else:
+            out[person] = tuple(steps[:depth])
+    return out

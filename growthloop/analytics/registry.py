@@ -17,6 +17,7 @@ from growthloop.analytics.distribution import (
 )
 from growthloop.analytics.funnels import Funnel, FunnelSpec
 from growthloop.analytics.lifecycle import Lifecycle, LifecycleSpec
+from growthloop.analytics.paths import Paths, PathsSpec
 from growthloop.analytics.results import AnalysisResult
 from growthloop.analytics.retention import Retention, RetentionSpec
 from growthloop.analytics.stickiness import Stickiness, StickinessSpec
@@ -31,6 +32,7 @@ SpecUnion = (
     | StickinessSpec
     | DistributionSpec
     | IntervalSpec
+    | PathsSpec
 )
 AnalysisSpec = Annotated[SpecUnion, Field(discriminator="kind")]
 """Any analysis spec; the `kind` field says which."""
@@ -56,6 +58,7 @@ RUNNERS: dict[str, type[Runner]] = {
     "stickiness": Stickiness,
     "distribution": Distribution,
     "interval": Interval,
+    "paths": Paths,
 }
 
 
