@@ -5,6 +5,7 @@ from growthloop.cli import (  # noqa: F401 - registers commands
     demo,
     keys,
     query,
+    report,
     status,
     web,
 )

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from growthloop.web.pages import account, admin, auth, dashboards, goals, overview, plans
+from growthloop.web.pages import account, admin, auth, dashboards, goals, overview, plans, reports
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     goals.router,
     plans.router,
+    reports.router,
 ]

@@ -1,0 +1,106 @@
+"""`growthloop report weekly`: the weekly data report (运营数据周报) on the terminal or to a file."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from growthloop.analytics import QueryContext, SpecError
+from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
+from growthloop.i18n import Formatter, translator
+from growthloop.reports.weekly import ReportError, WeeklyReport, build_weekly
+from growthloop.reports.weekly_specs import Week
+
+report_app = typer.Typer(help="Generated reports (运营报告).", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+SUFFIXES = (".html", ".pdf", ".xlsx")
+
+
+class Lang(StrEnum):
+    zh = "zh-CN"
+    en = "en"
+
+
+def _print(report: WeeklyReport, locale: str, currency: str) -> None:
+    t, fmt = translator(locale), Formatter(locale, currency)
+    console.print(f"[bold]{t('report.weekly.title')}[/]", highlight=False)
+    console.print(
+        t(
+            "report.weekly.subtitle",
+            project=report.project,
+            start=fmt.date(report.week.start),
+            end=fmt.date(report.week.end),
+        ),
+        highlight=False,
+    )
+    for section in report.sections:
+        console.print(f"\n[bold]{section.title(t)}[/]", highlight=False)
+        for finding in section.findings:
+            console.print(f"- {finding.text(t, fmt)}", highlight=False)
+
+
+def write_report(report: WeeklyReport, out: Path, locale: str, currency: str) -> None:
+    """Write the report to `out` in the format its suffix names (.html, .pdf, .xlsx)."""
+    from growthloop.reports.html import standalone_html
+
+    suffix = out.suffix.lower()
+    if suffix == ".xlsx":
+        from growthloop.reports.xlsx import write_xlsx
+
+        write_xlsx(report, out, locale, currency)
+    elif suffix == ".pdf":
+        from growthloop.reports.pdf import html_to_pdf
+
+        html_to_pdf(standalone_html(report, locale, currency), out)
+    else:
+        out.write_text(standalone_html(report, locale, currency), encoding="utf-8")
+
+
+@report_app.command("weekly")
+def weekly_command(
+    week: Annotated[
+        str | None,
+        typer.Option(
+            "--week", help="Any day of the week (YYYY-MM-DD) [default: the last complete week]."
+        ),
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.zh,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to FILE.html, FILE.pdf or FILE.xlsx instead."),
+    ] = None,
+    data_dir: DataDir = None,
+    project: ProjectOpt = None,
+) -> None:
+    """The weekly data report: KPIs, channels, funnel, retention, content, anomalies, A/B."""
+    chosen: Week | None = None
+    if week is not None:
+        try:
+            chosen = Week.containing(date.fromisoformat(week))
+        except ValueError:
+            raise fail(f"--week: {week!r} is not a date (YYYY-MM-DD)", 2) from None
+    if out is not None and out.suffix.lower() not in SUFFIXES:
+        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+    with open_workspace(data_dir) as ws:
+        slugs = [p.slug for p in ws.projects()]
+        slug = project or ws.settings.default_project
+        if slug not in slugs:
+            raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(slugs)})", 2)
+        try:
+            report = build_weekly(QueryContext.for_workspace(ws, slug), chosen, slug)
+        except (ReportError, SpecError) as exc:
+            raise fail(f"project {slug}: {exc}", 1) from exc
+        currency = ws.settings.currency
+    if out is None:
+        _print(report, lang.value, currency)
+        return
+    try:
+        write_report(report, out, lang.value, currency)
+    except (OSError, RuntimeError) as exc:
+        raise fail(f"--out {out}: {exc}", 1) from exc
+    console.print(f"wrote {out}", highlight=False)

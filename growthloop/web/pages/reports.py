@@ -1,0 +1,127 @@
+"""Report pages: the weekly data report (运营数据周报) in the browser, and its downloads."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+import ibis
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from growthloop.analytics import QueryContext
+from growthloop.reports.html import standalone_html, weekly_view
+from growthloop.reports.pdf import PdfError, html_to_pdf
+from growthloop.reports.weekly import ReportError, WeeklyReport, build_weekly
+from growthloop.reports.weekly_specs import Week
+from growthloop.reports.xlsx import write_xlsx
+from growthloop.web.context import CurrentProject
+from growthloop.web.insights import read_cursor
+from growthloop.web.rendering import locale_of, render
+from growthloop.web.security import Viewer, workspace_of
+
+router = APIRouter(include_in_schema=False)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WeekParam = Annotated[
+    str | None, Query(description="Any day of the week, YYYY-MM-DD; default: last complete week.")
+]
+
+
+def _weekly(request: Request, project: CurrentProject, week: str | None) -> WeeklyReport:
+    """The report for ?week= (any day of it); 422 naming the parameter when it is not a date."""
+    chosen = None
+    if week:
+        try:
+            chosen = Week.containing(date.fromisoformat(week))
+        except ValueError:
+            raise HTTPException(422, f"week: {week!r} is not a date (YYYY-MM-DD)") from None
+    ws = workspace_of(request)
+    with read_cursor(project.store) as cursor:
+        # build_weekly pins "now" to the end of the week; this one is only a placeholder.
+        now = datetime.now(UTC).replace(tzinfo=None)
+        ctx = QueryContext(ibis.duckdb.from_connection(cursor), ws.settings.tz, now)
+        try:
+            return build_weekly(ctx, chosen, project.slug)
+        except ReportError as exc:
+            raise HTTPException(404, f"project {project.slug}: {exc}") from None
+
+
+def _filename(report: WeeklyReport, suffix: str) -> str:
+    return f"weekly-report-{report.project}-{report.week.start.isoformat()}{suffix}"
+
+
+@router.get("/reports/weekly")
+def weekly_page(
+    principal: Viewer, request: Request, project: CurrentProject, week: WeekParam = None
+) -> Response:
+    """The weekly report as a page, with links to its PDF and XLSX."""
+    report = _weekly(request, project, week)
+    locale = locale_of(request)
+    query = urlencode(
+        {"project": project.slug, "week": report.week.start.isoformat(), "lang": locale}
+    )
+    downloads = [
+        ("PDF", f"/reports/weekly.pdf?{query}"),
+        ("XLSX", f"/reports/weekly.xlsx?{query}"),
+        ("HTML", f"/reports/weekly.html?{query}"),
+    ]
+    view = weekly_view(report, locale, workspace_of(request).settings.currency)
+    context = {
+        "project": project,
+        "view": view,
+        "week": report.week.start.isoformat(),
+        "downloads": downloads,
+    }
+    return render(request, "report_weekly.html", context)
+
+
+def _download(body: bytes, media_type: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get("/reports/weekly.html")
+def weekly_html(
+    principal: Viewer, request: Request, project: CurrentProject, week: WeekParam = None
+) -> Response:
+    """The weekly report as one self-contained HTML file (styles and chart script inline)."""
+    report = _weekly(request, project, week)
+    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
+    return _download(html.encode("utf-8"), "text/html; charset=utf-8", _filename(report, ".html"))
+
+
+@router.get("/reports/weekly.xlsx")
+def weekly_xlsx(
+    principal: Viewer, request: Request, project: CurrentProject, week: WeekParam = None
+) -> Response:
+    """The weekly report's tables as an Excel workbook."""
+    report = _weekly(request, project, week)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_xlsx(
+            report,
+            Path(tmp) / "r.xlsx",
+            locale_of(request),
+            workspace_of(request).settings.currency,
+        )
+        body = out.read_bytes()
+    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+
+
+@router.get("/reports/weekly.pdf")
+def weekly_pdf(
+    principal: Viewer, request: Request, project: CurrentProject, week: WeekParam = None
+) -> Response:
+    """The weekly report printed to PDF by Chromium."""
+    report = _weekly(request, project, week)
+    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            out = html_to_pdf(html, Path(tmp) / "r.pdf")
+        except PdfError as exc:
+            raise HTTPException(503, str(exc)) from None
+        body = out.read_bytes()
+    return _download(body, "application/pdf", _filename(report, ".pdf"))
