@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from growthloop.web.api import (
+    campaigns,
     dashboards,
     docs,
     goals,
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     docs.router,
     goals.router,
     plans.router,
+    campaigns.router,
 ]

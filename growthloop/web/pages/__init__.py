@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from growthloop.web.pages import account, admin, auth, dashboards, goals, overview, plans, reports
+from growthloop.web.pages import (
+    account,
+    admin,
+    auth,
+    campaigns,
+    dashboards,
+    goals,
+    overview,
+    plans,
+    reports,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     goals.router,
     plans.router,
     reports.router,
+    campaigns.router,
 ]
