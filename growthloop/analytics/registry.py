@@ -18,6 +18,7 @@ from growthloop.analytics.distribution import (
 from growthloop.analytics.funnels import Funnel, FunnelSpec
 from growthloop.analytics.lifecycle import Lifecycle, LifecycleSpec
 from growthloop.analytics.paths import Paths, PathsSpec
+from growthloop.analytics.profile import Profile, ProfileSpec
 from growthloop.analytics.results import AnalysisResult
 from growthloop.analytics.retention import Retention, RetentionSpec
 from growthloop.analytics.stickiness import Stickiness, StickinessSpec
@@ -33,6 +34,7 @@ SpecUnion = (
     | DistributionSpec
     | IntervalSpec
     | PathsSpec
+    | ProfileSpec
 )
 AnalysisSpec = Annotated[SpecUnion, Field(discriminator="kind")]
 """Any analysis spec; the `kind` field says which."""
@@ -59,6 +61,7 @@ RUNNERS: dict[str, type[Runner]] = {
     "distribution": Distribution,
     "interval": Interval,
     "paths": Paths,
+    "profile": Profile,
 }
 
 
