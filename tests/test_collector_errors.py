@@ -199,3 +199,17 @@ def test_deadletter_lives_in_the_data_directory(workspace: Workspace) -> None:
     """The documented place of the dead-letter files."""
     doc = (Path(__file__).parent.parent / "docs" / "collector.md").read_text()
     assert "collector/deadletter/<project>.jsonl" in doc
+
+
+def test_a_spool_that_cannot_be_written_gets_503_and_nothing_is_acknowledged(
+    workspace: Workspace,
+) -> None:
+    # A file where the project's spool folder belongs: every write fails, as on a broken disk.
+    spool = workspace.settings.data_dir / "collector" / "spool"
+    spool.mkdir(parents=True)
+    (spool / "default").write_text("not a folder")
+    with live_server(collector_app(workspace)) as url:
+        r = httpx.post(f"{url}/batch/", json={"api_key": key_of(workspace), "batch": [event(1)]})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert "the spool cannot be written (Not a directory)" in r.json()["detail"]
+    assert workspace.events().count("events") == 0

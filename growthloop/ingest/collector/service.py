@@ -180,7 +180,14 @@ class Collector:
                 "the spool is full (the loader is behind); retry later",
                 self._retry_after(),
             )
-        await asyncio.wrap_future(self.spool.append(project, lines, dead))
+        try:
+            await asyncio.wrap_future(self.spool.append(project, lines, dead))
+        except OSError as exc:  # disk full, read-only file system: nothing was acknowledged
+            raise BadRequest(
+                503,
+                f"the spool cannot be written ({exc.strerror}); retry later",
+                self._retry_after(),
+            ) from exc
         return len(batch.events), len(batch.rejects)
 
     def _retry_after(self) -> dict[str, str]:
