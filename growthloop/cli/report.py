@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import smtplib
+import tempfile
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +14,7 @@ import typer
 from growthloop.analytics import QueryContext, SpecError
 from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
 from growthloop.i18n import Formatter, translator
+from growthloop.reports.schedule import Smtp, WeeklySchedule, email_for, recipients_of, send
 from growthloop.reports.weekly import ReportError, WeeklyReport, build_weekly
 from growthloop.reports.weekly_specs import Week
 
@@ -61,6 +64,37 @@ def write_report(report: WeeklyReport, out: Path, locale: str, currency: str) ->
         out.write_text(standalone_html(report, locale, currency), encoding="utf-8")
 
 
+def _mail_settings(
+    project: str,
+    mail_to: str,
+    smtp: str,
+    sender: str,
+    link_base: str,
+    locale: str,
+    timezone: str,
+    currency: str,
+) -> tuple[WeeklySchedule, Smtp]:
+    host, _, port = smtp.rpartition(":")
+    if not host or not port.isdigit():
+        raise fail(f"--smtp: {smtp!r} is not HOST:PORT", 2)
+    try:
+        recipients = recipients_of(mail_to)
+        schedule = WeeklySchedule(project, recipients, timezone, locale=locale,
+                                  base_url=link_base, currency=currency)  # fmt: skip
+    except ValueError as exc:
+        raise fail(f"--mail-to: {exc}", 2) from exc
+    return schedule, Smtp(host, int(port), sender)
+
+
+def _pdf_bytes(report: WeeklyReport, locale: str, currency: str) -> bytes:
+    from growthloop.reports.html import standalone_html
+    from growthloop.reports.pdf import html_to_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        html = standalone_html(report, locale, currency)
+        return html_to_pdf(html, Path(tmp) / "report.pdf").read_bytes()
+
+
 @report_app.command("weekly")
 def weekly_command(
     week: Annotated[
@@ -74,10 +108,24 @@ def weekly_command(
         Path | None,
         typer.Option("--out", help="Write to FILE.html, FILE.pdf or FILE.xlsx instead."),
     ] = None,
+    mail_to: Annotated[
+        str | None,
+        typer.Option("--mail-to", help="Mail the report (PDF attached) to these addresses (a,b)."),
+    ] = None,
+    smtp: Annotated[
+        str, typer.Option("--smtp", help="SMTP server HOST:PORT for --mail-to.")
+    ] = "127.0.0.1:25",
+    sender: Annotated[
+        str, typer.Option("--sender", help="From address for --mail-to.")
+    ] = "growthloop@localhost",
+    link_base: Annotated[
+        str, typer.Option("--link-base", help="Web app address for the link in the mail.")
+    ] = "http://127.0.0.1:8000",
     data_dir: DataDir = None,
     project: ProjectOpt = None,
 ) -> None:
     """The weekly data report: KPIs, channels, funnel, retention, content, anomalies, A/B."""
+    mail: tuple[WeeklySchedule, Smtp] | None = None
     chosen: Week | None = None
     if week is not None:
         try:
@@ -96,8 +144,19 @@ def weekly_command(
         except (ReportError, SpecError) as exc:
             raise fail(f"project {slug}: {exc}", 1) from exc
         currency = ws.settings.currency
+        if mail_to is not None:
+            mail = _mail_settings(
+                slug, mail_to, smtp, sender, link_base, lang.value, ws.settings.timezone, currency
+            )
+            try:
+                pdf = _pdf_bytes(report, lang.value, currency)
+                send(email_for(report, mail[0], pdf), mail[1])
+            except (OSError, RuntimeError, smtplib.SMTPException) as exc:
+                raise fail(f"--mail-to: sending to {mail_to} via {smtp} failed: {exc}", 1) from exc
+            console.print(f"mailed to {mail_to}", highlight=False)
     if out is None:
-        _print(report, lang.value, currency)
+        if mail is None:
+            _print(report, lang.value, currency)
         return
     try:
         write_report(report, out, lang.value, currency)

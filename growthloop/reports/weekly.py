@@ -26,14 +26,13 @@ from growthloop.analytics import (
 )
 from growthloop.reports.document import Section
 from growthloop.reports.weekly_sections import (
-    anomaly_section,
     channel_section,
     content_section,
-    experiment_section,
     funnel_section,
     kpi_section,
     retention_section,
 )
+from growthloop.reports.weekly_signals import anomaly_section, experiment_section
 from growthloop.reports.weekly_specs import (
     Spec,
     Week,
