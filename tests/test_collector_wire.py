@@ -168,3 +168,27 @@ def test_sensors_id_mapping_3_bind_merges_the_cookie_into_the_login(workspace: W
         ("$pageview", "u-42"),
     ]
     assert len({p for _, _, p in stored}) == 1
+
+
+def test_browsers_may_call_from_the_tracked_site(workspace: Workspace) -> None:
+    """CORS: the preflight posthog-js needs for JSON and gzip bodies, and readable answers."""
+    from growthloop.web.app import create_app
+
+    site = {"Origin": "https://shop.example"}
+    event = {"event": "e", "distinct_id": "d", "api_key": key_of(workspace)}
+    with live_server(create_app(workspace)) as url:
+        preflight = httpx.request("OPTIONS", f"{url}/e/", headers={
+            **site, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})  # fmt: skip
+        posted = httpx.post(f"{url}/e/", json=event, headers=site)
+        refused = httpx.post(f"{url}/v1/track", json={"event": "e", "userId": "u"}, headers=site)
+        not_preflight = httpx.request("OPTIONS", f"{url}/sa")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == "content-type"
+    assert posted.status_code == 200
+    assert posted.headers["access-control-allow-origin"] == "https://shop.example"
+    assert refused.status_code == 401  # the error is readable by the page too
+    assert refused.headers["access-control-allow-origin"] == "https://shop.example"
+    assert not_preflight.status_code == 400 and "CORS preflight" in not_preflight.json()["detail"]

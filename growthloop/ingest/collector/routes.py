@@ -19,7 +19,7 @@ POSTHOG_PATHS = ("/capture/", "/batch/", "/e/", "/i/v0/e/")
 SEGMENT_PATHS = tuple(f"/v1/{kind}" for kind in (*segment_wire.TYPES, "batch"))
 SENSORS_PATHS = ("/sa", "/sa.gif")
 PUBLIC_ROUTES = frozenset(
-    {("POST", p) for p in (*POSTHOG_PATHS, *SEGMENT_PATHS, *SENSORS_PATHS)}
+    {(m, p) for p in (*POSTHOG_PATHS, *SEGMENT_PATHS, *SENSORS_PATHS) for m in ("POST", "OPTIONS")}
     | {("GET", p) for p in SENSORS_PATHS}
 )
 """(method, path) of every ingestion route: open without a login, they check the project's
@@ -29,17 +29,51 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _guarded(handler: Handler) -> Handler:
-    """Turn a BadRequest into its status and a JSON {"detail": ...}."""
+    """Turn a BadRequest into its status and a JSON {"detail": ...}; allow the calling site
+    (CORS) to read the answer."""
 
     async def run(request: Request) -> Response:
         try:
-            return await handler(request)
+            response = await handler(request)
         except BadRequest as exc:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+            response = JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status, headers=exc.headers
+            )
+        origin = request.headers.get("origin")
+        if origin:
+            response.headers.update(_cors(origin))
+        return response
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
     return run
+
+
+def _cors(origin: str) -> dict[str, str]:
+    # Browser SDKs post from the tracked site's origin, with credentials (posthog-js). The key
+    # in the body authenticates, never a cookie, so echoing any origin gives a page no power.
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Vary": "Origin",
+    }
+
+
+async def cors_preflight(request: Request) -> Response:
+    """CORS preflight for browser SDKs (their JSON and gzip requests need one)."""
+    origin = request.headers.get("origin")
+    method = request.headers.get("access-control-request-method")
+    if not origin or not method:
+        raise BadRequest(
+            400, "OPTIONS here is a CORS preflight: send Origin and Access-Control-Request-Method"
+        )
+    asked = request.headers.get("access-control-request-headers")
+    headers = {
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": asked or "Content-Type, Content-Encoding, Authorization",
+        "Access-Control-Max-Age": "86400",
+    }
+    return Response(status_code=204, headers=headers)
 
 
 def _ip(request: Request) -> str | None:
@@ -114,4 +148,6 @@ def collector_router(ws: Workspace, config: CollectorConfig | None = None) -> AP
 
     for path in SENSORS_PATHS:
         router.add_api_route(path, _guarded(sensors), methods=["GET", "POST"])
+    for path in (*POSTHOG_PATHS, *SEGMENT_PATHS, *SENSORS_PATHS):
+        router.add_api_route(path, _guarded(cors_preflight), methods=["OPTIONS"])
     return router
