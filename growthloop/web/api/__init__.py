@@ -13,6 +13,7 @@ from growthloop.web.api import (
     plans,
     projects,
     settings,
+    today,
     tokens,
     users,
 )
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     goals.router,
     plans.router,
     campaigns.router,
+    today.router,
 ]

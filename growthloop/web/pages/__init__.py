@@ -12,6 +12,7 @@ from growthloop.web.pages import (
     overview,
     plans,
     reports,
+    today,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -24,4 +25,5 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     reports.router,
     campaigns.router,
+    today.router,
 ]
