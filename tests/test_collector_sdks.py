@@ -275,6 +275,7 @@ def test_sensors_sdk(workspace: Workspace) -> None:
     assert (view["channel"], view["utm_source"], view["url"]) == (
         "Paid Search", "baidu", "https://shop.example/p/1?utm_source=baidu&utm_medium=cpc")  # fmt: skip
     assert json.loads(view["properties"])["price"] == 3
+    assert json.loads(view["properties"])["$url"] == view["url"]  # Sensors' own name is kept
     assert len(rows) == 4 + 10  # every profile call is stored as an event too
     persons = {r["distinct_id"]: r["person_id"] for r in rows}
     assert persons["sa-anon"] == persons["sa-user"] != persons["sa-other"]

@@ -7,9 +7,9 @@ gzip header is what decides). The project's ingestion key comes as ?token= in th
 
 Types: track; track_signup (the login id takes over the anonymous `original_id`: the two are
 merged into one person); track_id_bind (ID-Mapping 3 login: the cookie / anonymous identity is
-merged into `$identity_login_id`) and track_id_unbind (stored, no identity change); profile_set / profile_set_once ($set / $set_once events);
-profile_increment, profile_append, profile_unset, profile_delete (person updates applied by the
-loader, see person_ops.py).
+merged into `$identity_login_id`) and track_id_unbind (stored, no identity change);
+profile_set / profile_set_once ($set / $set_once events); profile_increment, profile_append,
+profile_unset, profile_delete (person updates applied by the loader, see person_ops.py).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ _ANONYMOUS = (
     "$identity_idfv",
 )
 _SEND_FIELDS = ("_flush_time", "token", "_hybrid_h5", "flush_time")
-# Sensors' preset property names -> the PostHog-style names the loader reads.
+# Sensors' preset property names -> the PostHog-style names the loader reads (both are kept).
 _RENAMES = {"$url": "$current_url", "$utm_source": "utm_source", "$utm_medium": "utm_medium",
             "$utm_campaign": "utm_campaign", "$utm_content": "utm_content", "$utm_term": "utm_term"}  # fmt: skip
 _NOT_PROFILE = ("$is_login_id", "$project", "$token", "$lib", "$lib_version", "$lib_method")
@@ -109,7 +109,10 @@ def to_event(message: dict[str, Any], received_at: datetime) -> Event:
         properties = {op: _profile_operation(kind, given)}
     else:
         name = text_id(message.get("event"), "event")
-        properties = {_RENAMES.get(k, k): v for k, v in given.items()}
+        properties = dict(given)
+        for sensors_name, ours in _RENAMES.items():  # keep Sensors' names, add ours beside
+            if sensors_name in given and ours not in given:
+                properties[ours] = given[sensors_name]
         if isinstance(message.get("lib"), dict):
             properties.setdefault("$lib", message["lib"].get("$lib"))
         if kind == "track_signup":
