@@ -161,6 +161,15 @@ def test_plan_checklist_and_live_monitor_on_the_demo(demo_ws: Workspace) -> None
     assert got["achieved"]["gmv"] == pytest.approx(ref["gmv"] / 40000)
     assert got["stage"] == "ended" or datetime.now(TZ).date() <= date(2026, 11, 4)
 
+    # docs/ops.md shows this monitor; keep its row in step with the data.
+    row = (
+        f"| {got['participants']:,} ({got['participants'] / 1500:.0%} of 1,500) | {got['carted']}"
+        f" | {got['purchased']} | {got['orders']} ({got['orders'] / 150:.0%} of 150)"
+        f" | {got['buyers']} | {got['gmv']:,.0f} ({got['gmv'] / 40000:.0%} of 40,000)"
+        f" | {got['spend']:,.2f} / 4,200 |"
+    )
+    assert row in (Path(__file__).parent.parent / "docs" / "ops.md").read_text(encoding="utf-8")
+
     changed = ops.patch(
         f"/api/campaigns/{campaign['id']}", json={"version": 1, "targets": {"gmv": 50000}}
     )
