@@ -19,6 +19,7 @@ from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_wor
 from growthloop.ingest.files import BadRowError, ImportSummary, import_files
 from growthloop.ingest.readers import FileFormatError
 from growthloop.ingest.sources import KINDS, parse_mapping
+from growthloop.store.events import StoreInUseError
 
 PROGRESS_FROM_BYTES = 4 << 20
 """Files smaller than this import without a progress bar."""
@@ -70,7 +71,7 @@ def import_command(
                     rejects_path=rejects,
                     project=project,
                 )
-        except (BadRowError, FileFormatError, ValueError) as exc:
+        except (BadRowError, FileFormatError, StoreInUseError, ValueError) as exc:
             raise fail(str(exc)) from exc
     print_summary(summary)
 
