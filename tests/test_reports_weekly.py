@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from growthloop.accounts import add_user
 from growthloop.analytics import FunnelResult, QueryContext, RetentionResult, TrendsResult
 from growthloop.demo import build_demo
 from growthloop.i18n import Formatter, translator
-from growthloop.reports.weekly import build_weekly, rerun
+from growthloop.ops.goals import create_goal
+from growthloop.reports.weekly import build_weekly, rerun, weekly_for_project
 from growthloop.reports.weekly_sections import kpi_values
 from growthloop.reports.weekly_specs import Week
 from growthloop.workspace import Workspace
@@ -164,3 +166,40 @@ def test_kpis_match_plain_sql(report_demo: Demo) -> None:
     assert got["revenue"] == pytest.approx(float(revenue))
     assert got["conversion_rate"] == pytest.approx(buyers / visitors)
     assert got["aov"] == pytest.approx(float(revenue) / orders)
+
+
+def test_goal_section_against_target_when_a_goal_exists(report_demo: Demo) -> None:
+    ws = report_demo.ws
+    who, _ = add_user(ws, "goal-owner", "operator")
+    project_id = next(p.id for p in ws.projects() if p.slug == "default")
+    values = {
+        "name": "十月 GMV",
+        "period_kind": "month",
+        "period_start": date(2026, 10, 1),
+        "metric": {"kind": "kpi", "name": "gmv"},
+        "target": 200000.0,
+    }
+    goal = create_goal(ws, project_id, who, values)
+    con = ws.events().con
+    report = weekly_for_project(report_demo.ctx, ws, "default", con, Week(date(2026, 10, 12)))
+    assert [s.key for s in report.sections][:3] == ["kpis", "goals", "channels"]
+    section = report.section("goals")
+    [row] = section.table.rows
+    # Reference: the orders table's amounts over local days 1..18 October (Sunday of the week).
+    [(gmv,)] = con.execute(
+        """SELECT sum(amount) FROM orders
+           WHERE CAST(timestamp + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ?""",
+        [date(2026, 10, 1), date(2026, 10, 18)],
+    ).fetchall()
+    assert row[0] == "十月 GMV" and row[1] == 200000.0
+    assert row[2] == pytest.approx(float(gmv))
+    assert row[3] == pytest.approx(float(gmv) / 200000.0)
+    en = texts(section, "en")
+    assert en[0].startswith(
+        f"十月 GMV is furthest behind: CN¥{float(gmv):,.2f} of the CN¥200,000.00"
+    )
+    assert "2026年10月18日" in texts(section, "zh-CN")[0]
+    assert report.recipe()["goals"][0]["id"] == goal.id
+    # Weeks outside October carry no goal section.
+    november = weekly_for_project(report_demo.ctx, ws, "default", con, Week(date(2026, 11, 16)))
+    assert "goals" not in [s.key for s in november.sections]

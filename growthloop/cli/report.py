@@ -15,7 +15,7 @@ from growthloop.analytics import QueryContext, SpecError
 from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
 from growthloop.i18n import Formatter, translator
 from growthloop.reports.schedule import Smtp, WeeklySchedule, email_for, recipients_of, send
-from growthloop.reports.weekly import ReportError, WeeklyReport, build_weekly
+from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
 
 report_app = typer.Typer(help="Generated reports (运营报告).", no_args_is_help=True)
@@ -140,7 +140,8 @@ def weekly_command(
         if slug not in slugs:
             raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(slugs)})", 2)
         try:
-            report = build_weekly(QueryContext.for_workspace(ws, slug), chosen, slug)
+            ctx = QueryContext.for_workspace(ws, slug)
+            report = weekly_for_project(ctx, ws, slug, ws.events(slug).con, chosen)
         except (ReportError, SpecError) as exc:
             raise fail(f"project {slug}: {exc}", 1) from exc
         currency = ws.settings.currency

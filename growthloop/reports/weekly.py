@@ -25,6 +25,7 @@ from growthloop.analytics import (
     run_analysis,
 )
 from growthloop.reports.document import Section
+from growthloop.reports.weekly_goals import goal_section
 from growthloop.reports.weekly_sections import (
     channel_section,
     content_section,
@@ -45,6 +46,7 @@ from growthloop.reports.weekly_specs import (
     kpi_spec,
     retention_spec,
 )
+from growthloop.workspace import Workspace
 
 
 class ReportError(ValueError):
@@ -61,6 +63,8 @@ class WeeklyReport:
     timezone: str
     specs: dict[str, Spec]
     sections: tuple[Section, ...]
+    goals: tuple[dict[str, Any], ...] = ()
+    """The goals the goal section read (id, name, metric, period, target), if any."""
 
     def section(self, key: str) -> Section:
         """The section named `key` (kpis, channels, funnel, retention, content, anomalies,
@@ -77,6 +81,7 @@ class WeeklyReport:
             "timezone": self.timezone,
             "as_of_utc": self.as_of.isoformat(),
             "specs": self.specs,
+            "goals": list(self.goals),
         }
 
 
@@ -108,10 +113,16 @@ def last_complete_week(ctx: QueryContext) -> Week:
     return Week(sunday - timedelta(days=6))
 
 
-def build_weekly(ctx: QueryContext, week: Week | None = None, project: str = "") -> WeeklyReport:
+def build_weekly(
+    ctx: QueryContext,
+    week: Week | None = None,
+    project: str = "",
+    goals: tuple[Section, list[dict[str, Any]]] | None = None,
+) -> WeeklyReport:
     """Run the weekly report's specs for `week` (default: the last complete week of the data).
 
     `ctx.now_utc` is replaced by the end of the week, so the report does not change later.
+    `goals`: the goal section for the week (`weekly_goals.goal_section`), shown after the KPIs.
     """
     week = week or last_complete_week(ctx)
     as_of = week.as_of(ctx.tz)
@@ -141,8 +152,10 @@ def build_weekly(ctx: QueryContext, week: Week | None = None, project: str = "")
         experiment_funnels[name] = _funnel(specs[f"experiment:{name}"], ctx)
     retention = _run(specs["retention"], ctx)
     assert isinstance(retention, RetentionResult)
+    goal_part = (goals[0],) if goals else ()
     sections = (
         kpi_section(kpis),
+        *goal_part,
         channel_section(_trends(specs["channels"], ctx)),
         funnel_section(_funnel(specs["funnel"], ctx), _funnel(specs["funnel_previous"], ctx)),
         retention_section(retention),
@@ -150,7 +163,8 @@ def build_weekly(ctx: QueryContext, week: Week | None = None, project: str = "")
         anomaly_section(_trends(specs["daily"], ctx), week.start),
         experiment_section(experiment_funnels),
     )
-    return WeeklyReport(project, week, as_of, ctx.tz.key, specs, sections)
+    read = tuple(goals[1]) if goals else ()
+    return WeeklyReport(project, week, as_of, ctx.tz.key, specs, sections, read)
 
 
 def rerun(recipe: dict[str, Any], ctx: QueryContext) -> dict[str, AnalysisResult]:
@@ -158,6 +172,15 @@ def rerun(recipe: dict[str, Any], ctx: QueryContext) -> dict[str, AnalysisResult
     as_of = datetime.fromisoformat(recipe["as_of_utc"])
     pinned = QueryContext(ctx.backend, ctx.tz, as_of)
     return {name: _run(spec, pinned) for name, spec in recipe["specs"].items()}
+
+
+def weekly_for_project(
+    ctx: QueryContext, ws: Workspace, project: str, cursor: Any, week: Week | None = None
+) -> WeeklyReport:
+    """The weekly report of a workspace's project, with its goal section when goals exist."""
+    week = week or last_complete_week(ctx)
+    goals = goal_section(ws, project, cursor, week)
+    return build_weekly(ctx, week, project, goals)
 
 
 def week_of(day: date) -> Week:

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from growthloop.analytics import QueryContext
 from growthloop.reports.html import standalone_html, weekly_view
 from growthloop.reports.pdf import PdfError, html_to_pdf
-from growthloop.reports.weekly import ReportError, WeeklyReport, build_weekly
+from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
 from growthloop.reports.xlsx import write_xlsx
 from growthloop.web.context import CurrentProject
@@ -45,7 +45,7 @@ def _weekly(request: Request, project: CurrentProject, week: str | None) -> Week
         now = datetime.now(UTC).replace(tzinfo=None)
         ctx = QueryContext(ibis.duckdb.from_connection(cursor), ws.settings.tz, now)
         try:
-            return build_weekly(ctx, chosen, project.slug)
+            return weekly_for_project(ctx, ws, project.slug, cursor, chosen)
         except ReportError as exc:
             raise HTTPException(404, f"project {project.slug}: {exc}") from None
 
