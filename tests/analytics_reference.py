@@ -532,3 +532,37 @@ def person_paths(
         else:
             out[person] = tuple(steps[:depth])
     return out
+
+
+# ---------------------------------------------------------------- segments
+
+
+def segment(
+    events: Sequence[Ev],
+    persons: dict[str, dict[str, Any]],
+    conditions: Sequence[dict[str, Any]],
+    match: str,
+    now: datetime,
+) -> set[str]:
+    """People matching all/any of the conditions (see docs/analytics.md, segments)."""
+    everyone = set(persons) | {e.person for e in events}
+    sets = []
+    for c in conditions:
+        if c["type"] == "person":
+            f = c["filter"]
+            value = {p: persons.get(p, {}).get(f["key"]) for p in everyone}
+            if f["operator"] == "=":
+                sets.append({p for p, v in value.items() if v == f["value"]})
+            else:  # "!=": people without the property are "not equal" too
+                sets.append({p for p, v in value.items() if v != f["value"]})
+            continue
+        since = now - timedelta(days=c["days"]) if c["days"] is not None else datetime.min
+        counts: dict[str, int] = defaultdict(int)
+        for e in events:
+            if since <= e.ts < now and c["event"]["event"] in (None, e.event):
+                counts[e.person] += 1
+        did = {p for p, n in counts.items() if n >= c["min_count"]}
+        sets.append(everyone - did if c["negate"] else did)
+    if match == "all":
+        return set.intersection(*sets)
+    return set.union(*sets)

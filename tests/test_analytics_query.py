@@ -106,8 +106,8 @@ def test_query_runs_trends_and_retention(data_dir: Path, tmp_path: Path) -> None
         ),
         (
             '{"kind": "pie"}',
-            "kind: unknown analysis kind 'pie' (one of: distribution, funnel, interval, lifecycle, paths, profile, retention, stickiness,"
-            " trends)",
+            "kind: unknown analysis kind 'pie' (one of: distribution, funnel, interval, lifecycle, paths, profile, retention, segment,"
+            " stickiness, trends)",
         ),
         (
             '{"kind": "funnel", "steps": [{"event": "a"}, {"name": "b"}]}',

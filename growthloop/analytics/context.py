@@ -13,7 +13,15 @@ import ibis.expr.types as ir
 
 from growthloop.analytics.dates import ResolvedRange, resolve_range
 from growthloop.analytics.filters import all_filters, needs_persons, with_persons
-from growthloop.analytics.spec import DateRange, PropertyFilter, PropertyRef
+from growthloop.analytics.segments import segment_people
+from growthloop.analytics.spec import (
+    DateRange,
+    Filter,
+    PropertyFilter,
+    PropertyRef,
+    SegmentDefinition,
+    SegmentFilter,
+)
 from growthloop.analytics.validation import Problem, SpecError
 from growthloop.store.schema import EVENTS, PERSONS, Table
 from growthloop.workspace import Workspace
@@ -82,23 +90,33 @@ class QueryContext:
         rows: list[dict[str, Any]] = self.backend.to_pyarrow(expr).to_pylist()
         return rows
 
+    def segment(self, definition: SegmentDefinition) -> ir.Table:
+        """person_id of the people in a segment, evaluated at `now_utc`."""
+        return segment_people(definition, self.events(), self.persons(), self.now_utc)
+
     def scoped_events(
         self,
         start_utc: datetime | None,
         end_utc: datetime | None,
-        filters: Iterable[PropertyFilter] = (),
+        filters: Iterable[Filter] = (),
         extra_refs: Iterable[PropertyRef | None] = (),
     ) -> ir.Table:
-        """Events in [start_utc, end_utc) passing `filters`, joined with person properties when
-        a filter or one of `extra_refs` (breakdowns, step filters) needs them."""
-        filters = tuple(filters)
+        """Events in [start_utc, end_utc) passing `filters` (property conditions and segments),
+        joined with person properties when a filter or one of `extra_refs` (breakdowns, step
+        filters) needs them."""
+        conditions = [f for f in filters if isinstance(f, PropertyFilter)]
+        segments = [f for f in filters if isinstance(f, SegmentFilter)]
         events = self.events()
         if start_utc is not None:
             events = events.filter(events.timestamp >= start_utc)
         if end_utc is not None:
             events = events.filter(events.timestamp < end_utc)
-        if needs_persons([*filters, *extra_refs]):
+        for flt in segments:
+            people = self.segment(flt.segment)
+            join = events.anti_join if flt.negate else events.semi_join
+            events = join(people, "person_id")
+        if needs_persons([*conditions, *extra_refs]):
             events = with_persons(events, self.persons())
-        if filters:
-            events = events.filter(all_filters(events, filters))
+        if conditions:
+            events = events.filter(all_filters(events, conditions))
         return events

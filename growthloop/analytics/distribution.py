@@ -14,7 +14,7 @@ from pydantic import Field
 from growthloop.analytics.context import QueryContext
 from growthloop.analytics.filters import all_filters
 from growthloop.analytics.results import ResultTable, as_float, plain
-from growthloop.analytics.spec import DateRange, EventSelector, PropertyFilter, SpecModel
+from growthloop.analytics.spec import DateRange, EventSelector, Filter, SpecModel
 from growthloop.analytics.validation import Rule, validate
 
 DEFAULT_COUNT_BINS = (1, 2, 3, 4, 5, 6, 11, 21, 51, 101)
@@ -27,7 +27,7 @@ class DistributionSpec(SpecModel):
     kind: Literal["distribution"] = "distribution"
     event: EventSelector = EventSelector()
     date_range: DateRange = DateRange(date_from="-30d")
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
     bins: tuple[int, ...] = Field(default=DEFAULT_COUNT_BINS, min_length=1)
 
 
@@ -39,7 +39,7 @@ class IntervalSpec(SpecModel):
     from_event: EventSelector
     to_event: EventSelector
     date_range: DateRange = DateRange(date_from="-30d")
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
     bins: tuple[int, ...] = Field(default=DEFAULT_SECONDS_BINS, min_length=1)
 
 

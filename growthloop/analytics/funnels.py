@@ -32,6 +32,7 @@ from growthloop.analytics.spec import (
     OTHER,
     Breakdown,
     DateRange,
+    Filter,
     Interval,
     PropertyFilter,
     PropertyRef,
@@ -71,7 +72,7 @@ class FunnelSpec(SpecModel):
     mode: FunnelMode = "ordered"
     window: Window = Window(value=14, unit="day")
     date_range: DateRange = DateRange()
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
     breakdown: Breakdown | None = None
     attribution: Attribution = "first_touch"
     attribution_step: int | None = Field(default=None, ge=1)

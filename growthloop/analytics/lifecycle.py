@@ -22,7 +22,7 @@ from growthloop.analytics.dates import (
 )
 from growthloop.analytics.filters import all_filters
 from growthloop.analytics.results import ResultTable, plain
-from growthloop.analytics.spec import DateRange, EventSelector, PropertyFilter, SpecModel
+from growthloop.analytics.spec import DateRange, EventSelector, Filter, SpecModel
 from growthloop.analytics.validation import Rule, validate
 
 LifecyclePeriod = Literal["day", "week", "month"]
@@ -36,7 +36,7 @@ class LifecycleSpec(SpecModel):
     event: EventSelector = EventSelector()
     interval: LifecyclePeriod = "day"
     date_range: DateRange = DateRange(date_from="-30d")
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from growthloop.analytics.context import QueryContext
 from growthloop.analytics.results import ResultTable, plain
-from growthloop.analytics.spec import DateRange, PropertyFilter, SpecModel
+from growthloop.analytics.spec import DateRange, Filter, SpecModel
 from growthloop.analytics.validation import Rule, validate
 
 PAGEVIEW = "$pageview"
@@ -37,7 +37,7 @@ class PathsSpec(SpecModel):
     """Which events make steps (None: all)."""
     cleaning: tuple[CleaningRule, ...] = ()
     date_range: DateRange = DateRange(date_from="-7d")
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
     limit: int = Field(default=20, ge=1, le=1000)
 
 

@@ -21,6 +21,7 @@ from growthloop.analytics.paths import Paths, PathsSpec
 from growthloop.analytics.profile import Profile, ProfileSpec
 from growthloop.analytics.results import AnalysisResult
 from growthloop.analytics.retention import Retention, RetentionSpec
+from growthloop.analytics.segments import Segment, SegmentSpec
 from growthloop.analytics.stickiness import Stickiness, StickinessSpec
 from growthloop.analytics.trends import Trends, TrendsSpec
 from growthloop.analytics.validation import Problem, SpecError, problems_from_pydantic
@@ -35,6 +36,7 @@ SpecUnion = (
     | IntervalSpec
     | PathsSpec
     | ProfileSpec
+    | SegmentSpec
 )
 AnalysisSpec = Annotated[SpecUnion, Field(discriminator="kind")]
 """Any analysis spec; the `kind` field says which."""
@@ -62,6 +64,7 @@ RUNNERS: dict[str, type[Runner]] = {
     "interval": Interval,
     "paths": Paths,
     "profile": Profile,
+    "segment": Segment,
 }
 
 

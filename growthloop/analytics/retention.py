@@ -32,7 +32,7 @@ from growthloop.analytics.spec import (
     Breakdown,
     DateRange,
     EventSelector,
-    PropertyFilter,
+    Filter,
     SpecModel,
 )
 from growthloop.analytics.validation import Rule, validate
@@ -52,7 +52,7 @@ class RetentionSpec(SpecModel):
     retention_type: Literal["on", "on_or_after"] = "on"
     cohort_type: Literal["recurring", "first_time"] = "recurring"
     date_range: DateRange = DateRange(date_from="-7d")
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
     breakdown: Breakdown | None = None
 
 

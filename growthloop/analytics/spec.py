@@ -7,7 +7,7 @@ silently ignored setting.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -103,6 +103,51 @@ class EventSelector(SpecModel):
     @property
     def label(self) -> str:
         return self.event or "any event"
+
+
+class BehaviourCondition(SpecModel):
+    """Did (or, with `negate`, did not) do `event` at least `min_count` times in the last
+    `days` days before now (None: ever)."""
+
+    type: Literal["behaviour"]
+    event: EventSelector
+    min_count: int = Field(default=1, ge=1)
+    days: int | None = Field(default=30, ge=1)
+    negate: bool = False
+
+
+class PersonCondition(SpecModel):
+    """A condition on a person property (the filter's `type` must be `person`)."""
+
+    type: Literal["person"]
+    filter: PropertyFilter
+
+    @model_validator(mode="after")
+    def _person_property(self) -> PersonCondition:
+        if self.filter.type != "person":
+            raise ValueError("a person condition filters a person property (type 'person')")
+        return self
+
+
+class SegmentDefinition(SpecModel):
+    """People matching `all` (or `any`) of the conditions (用户分群)."""
+
+    match: Literal["all", "any"] = "all"
+    conditions: tuple[
+        Annotated[BehaviourCondition | PersonCondition, Field(discriminator="type")], ...
+    ] = Field(min_length=1)
+
+
+class SegmentFilter(SpecModel):
+    """Keep only events of people in the segment (or, with `negate`, not in it)."""
+
+    type: Literal["segment"]
+    segment: SegmentDefinition
+    negate: bool = False
+
+
+Filter = PropertyFilter | SegmentFilter
+"""What an analysis's `filters` may hold: property conditions and segments."""
 
 
 class Breakdown(SpecModel):

@@ -14,7 +14,7 @@ from growthloop.analytics.context import QueryContext
 from growthloop.analytics.dates import ResolvedRange, bucket, buckets, to_local, utc_from_local
 from growthloop.analytics.filters import all_filters
 from growthloop.analytics.results import ResultTable, plain
-from growthloop.analytics.spec import DateRange, EventSelector, PropertyFilter, SpecModel
+from growthloop.analytics.spec import DateRange, EventSelector, Filter, SpecModel
 from growthloop.analytics.validation import Rule, validate
 
 WAU_DAYS, MAU_DAYS = 7, 30
@@ -27,7 +27,7 @@ class StickinessSpec(SpecModel):
     event: EventSelector = EventSelector()
     interval: Literal["day", "week"] = "day"
     date_range: DateRange = DateRange(date_from="-30d")
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from growthloop.analytics.spec import (
     OTHER,
     Breakdown,
     DateRange,
+    Filter,
     Interval,
     PropertyFilter,
     PropertyRef,
@@ -53,7 +54,7 @@ class TrendsSpec(SpecModel):
     series: tuple[TrendSeries, ...]
     date_range: DateRange = DateRange()
     interval: Interval = "day"
-    filters: tuple[PropertyFilter, ...] = ()
+    filters: tuple[Filter, ...] = ()
     breakdown: Breakdown | None = None
     compare: bool = False
     formula: str | None = None
