@@ -159,3 +159,63 @@ class CampaignTask(Base):
     # version_id_col: every UPDATE says WHERE version = the one read
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Topic(Base):
+    """A topic in the library (选题库): kind hot / pain / scene (热点 / 痛点 / 场景)."""
+
+    __tablename__ = "ops_topics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    version: Mapped[int] = mapped_column(Integer)
+    # version_id_col: every UPDATE says WHERE version = the one read
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContentPiece(Base):
+    """A piece of content on its way idea -> draft -> review -> scheduled -> published.
+
+    `variant_of` points at the piece it adapts for another channel (a 小红书 version of a 知乎
+    answer); `item_id` is the content_items id in the event store once published.
+    """
+
+    __tablename__ = "ops_content"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    topic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ops_topics.id", ondelete="SET NULL"), nullable=True
+    )
+    variant_of: Mapped[int | None] = mapped_column(
+        ForeignKey("ops_content.id", ondelete="SET NULL"), nullable=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    channel: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16), default="idea")
+    assignee: Mapped[str] = mapped_column(String(100), default="")
+    reviewer: Mapped[str] = mapped_column(String(100), default="")
+    publish_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    item_id: Mapped[str] = mapped_column(String(64), default="")
+    version: Mapped[int] = mapped_column(Integer)
+    # version_id_col: every UPDATE says WHERE version = the one read
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Cadence(Base):
+    """A publishing target: `per_week` pieces of `format` on `channel` each week."""
+
+    __tablename__ = "ops_cadence"
+    __table_args__ = (UniqueConstraint("project_id", "channel", "format"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(32))
+    per_week: Mapped[int] = mapped_column(Integer)

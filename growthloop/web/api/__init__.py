@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from growthloop.web.api import (
     campaigns,
+    content_calendar,
     dashboards,
     docs,
     goals,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     plans.router,
     campaigns.router,
     today.router,
+    content_calendar.router,
 ]

@@ -7,6 +7,7 @@ from growthloop.web.pages import (
     admin,
     auth,
     campaigns,
+    content_calendar,
     dashboards,
     goals,
     overview,
@@ -26,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     reports.router,
     campaigns.router,
     today.router,
+    content_calendar.router,
 ]

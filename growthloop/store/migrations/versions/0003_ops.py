@@ -1,4 +1,5 @@
-"""Operations workspace: goals, audit trail, monthly plans, campaigns and their checklists.
+"""Operations workspace: goals, audit trail, monthly plans, campaigns and their checklists,
+topic library, content pipeline and publishing cadence.
 
 Revision ID: 0003
 Revises: 0002
@@ -130,9 +131,59 @@ def upgrade() -> None:
         *_stamps(),
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
+    op.create_table(
+        "ops_topics",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("priority", sa.Integer, nullable=False),
+        *_stamps(),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "ops_content",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column(
+            "topic_id",
+            sa.Integer,
+            sa.ForeignKey("ops_topics.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        sa.Column(
+            "variant_of",
+            sa.Integer,
+            sa.ForeignKey("ops_content.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        sa.Column("title", sa.String(300), nullable=False),
+        sa.Column("channel", sa.String(32), nullable=False),
+        sa.Column("format", sa.String(32), nullable=False),
+        sa.Column("stage", sa.String(16), nullable=False),
+        sa.Column("assignee", sa.String(100), nullable=False),
+        sa.Column("reviewer", sa.String(100), nullable=False),
+        sa.Column("publish_on", sa.Date, nullable=True),
+        sa.Column("item_id", sa.String(64), nullable=False),
+        *_stamps(),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "ops_cadence",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column("channel", sa.String(32), nullable=False),
+        sa.Column("format", sa.String(32), nullable=False),
+        sa.Column("per_week", sa.Integer, nullable=False),
+        sa.UniqueConstraint("project_id", "channel", "format"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ops_cadence")
+    op.drop_table("ops_content")
+    op.drop_table("ops_topics")
     op.drop_table("ops_plan_actions")
     op.drop_table("ops_plan_strategies")
     op.drop_table("ops_campaign_tasks")
