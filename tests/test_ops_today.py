@@ -66,7 +66,29 @@ def test_today_tasks_campaigns_and_anomalies(demo_ws: Workspace) -> None:
     checklist = ops.get(f"/api/campaigns/{campaign['id']}").json()["checklist"]
     ops.patch(f"/api/campaigns/tasks/{checklist[2]['id']}", json={"version": 1, "owner": name})
 
+    for title, publish_on, stage in (
+        ("明天发", "2026-11-03", "scheduled"),
+        ("昨天该发", "2026-11-01", "scheduled"),
+        ("已发布", "2026-11-01", "published"),
+        ("下个月", "2026-12-01", "scheduled"),
+    ):
+        ops.post(
+            "/api/content",
+            json={
+                "title": title,
+                "channel": "WeChat",
+                "format": "article",
+                "stage": stage,
+                "assignee": name,
+                "reviewer": "王强",
+                "publish_on": publish_on,
+            },
+        )
     got = ops.get("/api/today", params={"day": day}).json()
+    assert [(c["title"], c["overdue"]) for c in got["content"]] == [
+        ("昨天该发", True),
+        ("明天发", False),
+    ]
     assert got["owner"] == name
     assert [(t["title"], t["overdue"]) for t in got["tasks"]] == [
         ("渠道预热 / channel warm-up", True),
@@ -96,6 +118,6 @@ def test_today_tasks_campaigns_and_anomalies(demo_ws: Workspace) -> None:
     assert all(f["day"] > "2026-10-08" for f in flags)
 
     page = ops.get("/today", params={"day": day, "lang": "en"}).text
-    assert page.count('class="overdue"') == 2 and f"超级品牌日 {name}" in page
+    assert page.count('class="overdue"') == 3 and f"超级品牌日 {name}" in page
     ops.delete(f"/api/campaigns/{campaign['id']}")
     ops.delete(f"/api/plans/strategies/{st['id']}")

@@ -1,7 +1,10 @@
-"""The operator's day (今日工作台): own tasks due, campaigns running, data anomalies.
+"""The operator's day (今日工作台): own tasks due, content to publish, campaigns running,
+data anomalies.
 
 - tasks: plan actions and campaign checklist items whose owner is the operator, not done,
   due within the next `horizon_days` days or overdue;
+- content: pieces assigned to the operator, scheduled for the day or the next `horizon_days`
+  days and not yet published (or scheduled before the day and still not published: late);
 - campaigns: those in warm-up or live on the day, with their monitor against targets;
 - anomalies: days among the last `recent_days` days of data where visitors, orders, GMV or
   the tracked event volume leave the weekday-seasonal normal range of growthloop.models.anomalies.
@@ -22,7 +25,7 @@ from growthloop.models.errors import ModelInputError
 from growthloop.models.kpi_series_data import DailySeries, fetch_daily_events, fetch_daily_kpi
 from growthloop.ops import campaigns
 from growthloop.ops.campaign_monitor import Monitor, monitor
-from growthloop.ops.models import Campaign, CampaignTask, PlanAction, PlanStrategy
+from growthloop.ops.models import Campaign, CampaignTask, ContentPiece, PlanAction, PlanStrategy
 from growthloop.workspace import Workspace
 
 ANOMALY_SERIES = ("visitors", "orders", "gmv", "events")
@@ -115,6 +118,36 @@ def own_tasks(
                 )
             )
     return sorted(out, key=lambda t: (t.due or until, t.kind, t.id))
+
+
+def content_to_publish(
+    ws: Workspace, project_id: int, assignee: str, day: date, horizon_days: int = 7
+) -> list[Task]:
+    """Scheduled pieces of `assignee` due to go out by `day` + horizon (late ones too)."""
+    until = day + timedelta(days=horizon_days)
+    with ws.sessions() as s:
+        found = s.scalars(
+            select(ContentPiece)
+            .where(
+                ContentPiece.project_id == project_id,
+                ContentPiece.assignee == assignee,
+                ContentPiece.stage == "scheduled",
+                ContentPiece.publish_on <= until,
+            )
+            .order_by(ContentPiece.publish_on, ContentPiece.id)
+        )
+        return [
+            Task(
+                "content",
+                p.id,
+                p.title,
+                f"{p.channel} · {p.format}",
+                p.publish_on,
+                p.publish_on is not None and p.publish_on < day,
+                "/content?view=week",
+            )
+            for p in found
+        ]
 
 
 def running_campaigns(

@@ -25,11 +25,19 @@ def day_of(
     ws = workspace_of(request)
     who = owner or principal.account.name
     tasks = day_view.own_tasks(ws, project.id, who, day)
+    to_publish = day_view.content_to_publish(ws, project.id, who, day)
     with read_cursor(project.store) as cursor:
         tz, currency = ws.settings.tz, ws.settings.currency
         running = day_view.running_campaigns(ws, project.id, cursor, day, tz, currency)
         flags = day_view.anomalies(cursor, day, tz, currency)
-    return {"day": day, "owner": who, "tasks": tasks, "campaigns": running, "anomalies": flags}
+    return {
+        "day": day,
+        "owner": who,
+        "tasks": tasks,
+        "content": to_publish,
+        "campaigns": running,
+        "anomalies": flags,
+    }
 
 
 @router.get("")
@@ -40,13 +48,16 @@ def my_day(
     day: Annotated[date | None, Query(description="Default: today, project time zone.")] = None,
     owner: Annotated[str | None, Query(description="Whose tasks; default: yours.")] = None,
 ) -> dict[str, Any]:
-    """Own tasks due (overdue flagged), campaigns in warm-up or live, recent anomalies."""
+    """Own tasks due (overdue flagged), content to publish, running campaigns, anomalies."""
     found = day_of(request, principal, project, day or today(request), owner)
     return {
         "day": found["day"].isoformat(),
         "owner": found["owner"],
         "tasks": [
             {**asdict(t), "due": t.due.isoformat() if t.due else None} for t in found["tasks"]
+        ],
+        "content": [
+            {**asdict(t), "due": t.due.isoformat() if t.due else None} for t in found["content"]
         ],
         "campaigns": [
             {
