@@ -180,6 +180,9 @@ def test_plan_checklist_and_live_monitor_on_the_demo(demo_ws: Workspace) -> None
 
     page = vic.get(f"/campaigns/{campaign['id']}", params={"lang": "en"}).text
     assert f"{ref['participants']:,}" in page and "CN¥3,878.41" in page
+    # Once over, the campaign links to its review report (growthloop/reports/campaign.py).
+    review = f'href="/reports/campaign/{campaign["id"]}?project=default"'
+    assert (review in page) == (datetime.now(TZ).date() > date(2026, 11, 4))
     assert ops.delete(f"/api/campaigns/{campaign['id']}").status_code == 204
     assert vic.get(f"/api/campaigns/{campaign['id']}").status_code == 404
 
