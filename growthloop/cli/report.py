@@ -12,8 +12,13 @@ from typing import Annotated
 import typer
 
 from growthloop.analytics import QueryContext, SpecError
+from growthloop.analytics.kpis import last_data_day
 from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_workspace
 from growthloop.i18n import Formatter, translator
+from growthloop.ops.audit import NotFound
+from growthloop.ops.campaigns import get_campaign
+from growthloop.reports.campaign import build_campaign
+from growthloop.reports.document import Report
 from growthloop.reports.schedule import Smtp, WeeklySchedule, email_for, recipients_of, send
 from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
@@ -47,7 +52,7 @@ def _print(report: WeeklyReport, locale: str, currency: str) -> None:
             console.print(f"- {finding.text(t, fmt)}", highlight=False)
 
 
-def write_report(report: WeeklyReport, out: Path, locale: str, currency: str) -> None:
+def write_report(report: Report, out: Path, locale: str, currency: str) -> None:
     """Write the report to `out` in the format its suffix names (.html, .pdf, .xlsx)."""
     from growthloop.reports.html import standalone_html
 
@@ -158,6 +163,52 @@ def weekly_command(
     if out is None:
         if mail is None:
             _print(report, lang.value, currency)
+        return
+    try:
+        write_report(report, out, lang.value, currency)
+    except (OSError, RuntimeError) as exc:
+        raise fail(f"--out {out}: {exc}", 1) from exc
+    console.print(f"wrote {out}", highlight=False)
+
+
+@report_app.command("campaign")
+def campaign_command(
+    campaign_id: Annotated[
+        int, typer.Argument(help="The campaign's id (growthloop web: /campaigns).")
+    ],
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.zh,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to FILE.html, FILE.pdf or FILE.xlsx instead."),
+    ] = None,
+    data_dir: DataDir = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Campaign review (活动复盘): targets vs results, funnel, channel ROI, before/after, users."""
+    if out is not None and out.suffix.lower() not in SUFFIXES:
+        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+    with open_workspace(data_dir) as ws:
+        projects = {p.slug: p.id for p in ws.projects()}
+        slug = project or ws.settings.default_project
+        if slug not in projects:
+            raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(projects)})", 2)
+        try:
+            campaign = get_campaign(ws, projects[slug], campaign_id)
+        except NotFound as exc:
+            raise fail(f"campaign {campaign_id}: {exc}", 2) from exc
+        con = ws.events(slug).con
+        last_day = last_data_day(con, ws.settings.tz) or campaign.end_date
+        ctx = QueryContext.for_workspace(ws, slug)
+        report = build_campaign(ctx, con, campaign, slug, ws.settings.currency, last_day)
+        currency = ws.settings.currency
+    if out is None:
+        t, fmt = translator(lang.value), Formatter(lang.value, currency)
+        title, subtitle = report.heading(t, fmt)
+        console.print(f"[bold]{title}[/]\n{subtitle}", highlight=False)
+        for section in report.sections:
+            console.print(f"\n[bold]{section.title(t)}[/]", highlight=False)
+            for finding in section.findings:
+                console.print(f"- {finding.text(t, fmt)}", highlight=False)
         return
     try:
         write_report(report, out, lang.value, currency)

@@ -8,13 +8,24 @@ report object renders in zh-CN and English alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
 
 from growthloop.i18n import Formatter, Translator
 
 Kind = Literal[
-    "text", "int", "pct", "money", "change", "points", "date", "event", "channel", "kpi", "term"
+    "text",
+    "int",
+    "pct",
+    "money",
+    "change",
+    "points",
+    "ratio",
+    "date",
+    "event",
+    "channel",
+    "kpi",
+    "term",
 ]
 Cell = str | int | float | date | None
 
@@ -41,6 +52,8 @@ def show(kind: Kind, value: Cell, t: Translator, fmt: Formatter) -> str:
         return fmt.change(float(value))
     if kind == "points" and isinstance(value, int | float):
         return t("report.points", n=fmt.number(float(value) * 100, 1))
+    if kind == "ratio" and isinstance(value, int | float):
+        return fmt.number(float(value), 2)
     if kind == "date" and isinstance(value, date):
         return fmt.date(value)
     if kind == "event":
@@ -120,3 +133,32 @@ class Section:
     def title(self, t: Translator) -> str:
         """The section's heading."""
         return t(f"report.section.{self.key}")
+
+
+class Report(Protocol):
+    """What every report offers the renderers (HTML, PDF, XLSX, email)."""
+
+    @property
+    def project(self) -> str: ...
+
+    @property
+    def as_of(self) -> datetime: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def sections(self) -> tuple[Section, ...]: ...
+
+    @property
+    def file_stem(self) -> str:
+        """The download's file name without suffix."""
+        ...
+
+    def heading(self, t: Translator, fmt: Formatter) -> tuple[str, str]:
+        """Title and subtitle in the translator's language."""
+        ...
+
+    def recipe(self) -> dict[str, Any]:
+        """The data window and the specs, to make the same numbers again."""
+        ...

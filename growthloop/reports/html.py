@@ -1,4 +1,4 @@
-"""A weekly report as HTML: the web page's body and a standalone document (file, PDF, email).
+"""A report as HTML: the web page's body and a standalone document (file, PDF, email).
 
 The same template (`report_weekly_body.html`) renders both, so the PDF shows what the web page
 shows. Charts are Plotly figures embedded as JSON and drawn by Plotly's own JavaScript, which
@@ -17,8 +17,7 @@ import plotly
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from growthloop.i18n import Formatter, Translator, translator
-from growthloop.reports.document import Chart, Section, show
-from growthloop.reports.weekly import WeeklyReport
+from growthloop.reports.document import Chart, Report, Section, show
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 FONT_FAMILY = "'Noto Sans CJK SC', 'Noto Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
@@ -81,17 +80,13 @@ def _section_view(index: int, section: Section, t: Translator, fmt: Formatter) -
     }
 
 
-def weekly_view(report: WeeklyReport, locale: str, currency: str = "CNY") -> dict[str, Any]:
+def report_view(report: Report, locale: str, currency: str = "CNY") -> dict[str, Any]:
     """Everything the report templates need, as text in `locale`."""
     t, fmt = translator(locale), Formatter(locale, currency)
+    title, subtitle = report.heading(t, fmt)
     return {
-        "title": t("report.weekly.title"),
-        "subtitle": t(
-            "report.weekly.subtitle",
-            project=report.project,
-            start=fmt.date(report.week.start),
-            end=fmt.date(report.week.end),
-        ),
+        "title": title,
+        "subtitle": subtitle,
         "generated": t(
             "report.generated",
             as_of=report.as_of.isoformat(sep=" ", timespec="seconds"),
@@ -108,9 +103,9 @@ def _plotly_source() -> str:
     return PLOTLY_JS.read_text(encoding="utf-8")
 
 
-def standalone_html(report: WeeklyReport, locale: str, currency: str = "CNY") -> str:
+def standalone_html(report: Report, locale: str, currency: str = "CNY") -> str:
     """A self-contained HTML document of the report: styles and Plotly inline, no network."""
-    view = weekly_view(report, locale, currency)
+    view = report_view(report, locale, currency)
     # "</script" cannot appear inside the inline script; Plotly's bundle has none, but be sure.
     plotly_js = _plotly_source().replace("</script", "<\\/script")
     template = environment.get_template("report_weekly_print.html")

@@ -24,6 +24,7 @@ from growthloop.analytics import (
     parse_spec,
     run_analysis,
 )
+from growthloop.i18n import Formatter, Translator
 from growthloop.reports.document import Section
 from growthloop.reports.weekly_goals import goal_section
 from growthloop.reports.weekly_sections import (
@@ -71,6 +72,21 @@ class WeeklyReport:
         experiments)."""
         return next(s for s in self.sections if s.key == key)
 
+    @property
+    def file_stem(self) -> str:
+        """The download's file name without suffix."""
+        return f"weekly-report-{self.project}-{self.week.start.isoformat()}"
+
+    def heading(self, t: Translator, fmt: Formatter) -> tuple[str, str]:
+        """Title and subtitle in the translator's language."""
+        subtitle = t(
+            "report.weekly.subtitle",
+            project=self.project,
+            start=fmt.date(self.week.start),
+            end=fmt.date(self.week.end),
+        )
+        return t("report.weekly.title"), subtitle
+
     def recipe(self) -> dict[str, Any]:
         """What it takes to make the same numbers again: window, "now" and the specs (JSON)."""
         return {
@@ -85,8 +101,12 @@ class WeeklyReport:
         }
 
 
-def _run(spec: Spec, ctx: QueryContext) -> AnalysisResult:
+def run_spec(spec: Spec, ctx: QueryContext) -> AnalysisResult:
+    """Run one spec (a JSON-ready dict) through the analytics engine."""
     return run_analysis(parse_spec(spec), ctx)
+
+
+_run = run_spec
 
 
 def _trends(spec: Spec, ctx: QueryContext) -> TrendsResult:

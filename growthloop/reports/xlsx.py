@@ -1,4 +1,4 @@
-"""A weekly report as an Excel workbook: one sheet per section's table, and the recipe.
+"""A report as an Excel workbook: one sheet per section's table, and the recipe.
 
 Cells hold the numbers themselves (with a number format: counts, percentages, money), not the
 text the HTML shows, so the reader can compute with them; the section's findings sit above its
@@ -16,14 +16,14 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from growthloop.i18n import Formatter, translator
-from growthloop.reports.document import Cell, Kind, show
-from growthloop.reports.weekly import WeeklyReport
+from growthloop.reports.document import Cell, Kind, Report, show
 
 _FORMATS: dict[Kind, str] = {
     "int": "#,##0",
     "pct": "0.0%",
     "change": "+0.0%;-0.0%;0.0%",
     "points": "0.0",
+    "ratio": "0.00",
     "date": "yyyy-mm-dd",
 }
 _HEADER_FILL = PatternFill("solid", fgColor="F3F4F6")
@@ -35,7 +35,9 @@ def _cell_value(kind: Kind, value: Cell, locale: str) -> str | float | date | No
     """Numbers stay numbers (money as a number in the project currency); labels as text."""
     if value is None:
         return None
-    if kind in ("int", "pct", "change", "points", "money") and isinstance(value, int | float):
+    if kind in ("int", "pct", "change", "points", "ratio", "money") and isinstance(
+        value, int | float
+    ):
         return float(value)
     if kind == "date" and isinstance(value, date):
         return value
@@ -43,7 +45,7 @@ def _cell_value(kind: Kind, value: Cell, locale: str) -> str | float | date | No
     return show(kind, value, t, Formatter(locale))
 
 
-def write_xlsx(report: WeeklyReport, out: Path, locale: str, currency: str = "CNY") -> Path:
+def write_xlsx(report: Report, out: Path, locale: str, currency: str = "CNY") -> Path:
     """Write the report's tables to `out` (.xlsx)."""
     t, fmt = translator(locale), Formatter(locale, currency)
     money_format = f'"{fmt.money(0).rstrip("0.,")}"#,##0.00'

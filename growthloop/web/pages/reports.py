@@ -13,7 +13,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from growthloop.analytics import QueryContext
-from growthloop.reports.html import standalone_html, weekly_view
+from growthloop.analytics.kpis import last_data_day
+from growthloop.ops.audit import NotFound
+from growthloop.ops.campaigns import get_campaign
+from growthloop.reports.campaign import CampaignReport, build_campaign
+from growthloop.reports.document import Report
+from growthloop.reports.html import report_view, standalone_html
 from growthloop.reports.pdf import PdfError, html_to_pdf
 from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
@@ -50,8 +55,8 @@ def _weekly(request: Request, project: CurrentProject, week: str | None) -> Week
             raise HTTPException(404, f"project {project.slug}: {exc}") from None
 
 
-def _filename(report: WeeklyReport, suffix: str) -> str:
-    return f"weekly-report-{report.project}-{report.week.start.isoformat()}{suffix}"
+def _filename(report: Report, suffix: str) -> str:
+    return report.file_stem + suffix
 
 
 @router.get("/reports/weekly")
@@ -69,7 +74,7 @@ def weekly_page(
         ("XLSX", f"/reports/weekly.xlsx?{query}"),
         ("HTML", f"/reports/weekly.html?{query}"),
     ]
-    view = weekly_view(report, locale, workspace_of(request).settings.currency)
+    view = report_view(report, locale, workspace_of(request).settings.currency)
     context = {
         "project": project,
         "view": view,
@@ -124,4 +129,64 @@ def weekly_pdf(
         except PdfError as exc:
             raise HTTPException(503, str(exc)) from None
         body = out.read_bytes()
+    return _download(body, "application/pdf", _filename(report, ".pdf"))
+
+
+def _campaign(request: Request, project: CurrentProject, campaign_id: int) -> CampaignReport:
+    ws = workspace_of(request)
+    try:
+        campaign = get_campaign(ws, project.id, campaign_id)
+    except NotFound as exc:
+        raise HTTPException(404, f"campaign_id: {exc}") from None
+    with read_cursor(project.store) as cursor:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        ctx = QueryContext(ibis.duckdb.from_connection(cursor), ws.settings.tz, now)
+        last_day = last_data_day(cursor, ws.settings.tz) or campaign.end_date
+        return build_campaign(ctx, cursor, campaign, project.slug, ws.settings.currency, last_day)
+
+
+@router.get("/reports/campaign/{campaign_id:int}")
+def campaign_page(
+    principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
+) -> Response:
+    """The campaign review (活动复盘) as a page, with links to its PDF and XLSX."""
+    report = _campaign(request, project, campaign_id)
+    locale = locale_of(request)
+    query = urlencode({"project": project.slug, "lang": locale})
+    base = f"/reports/campaign/{campaign_id}"
+    downloads = [("PDF", f"{base}.pdf?{query}"), ("XLSX", f"{base}.xlsx?{query}")]
+    view = report_view(report, locale, workspace_of(request).settings.currency)
+    context = {"project": project, "view": view, "downloads": downloads, "week": None}
+    return render(request, "report_weekly.html", context)
+
+
+@router.get("/reports/campaign/{campaign_id}.xlsx")
+def campaign_xlsx(
+    principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
+) -> Response:
+    """The campaign review's tables as an Excel workbook."""
+    report = _campaign(request, project, campaign_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_xlsx(
+            report,
+            Path(tmp) / "r.xlsx",
+            locale_of(request),
+            workspace_of(request).settings.currency,
+        )
+        body = out.read_bytes()
+    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+
+
+@router.get("/reports/campaign/{campaign_id}.pdf")
+def campaign_pdf(
+    principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
+) -> Response:
+    """The campaign review printed to PDF by Chromium."""
+    report = _campaign(request, project, campaign_id)
+    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            body = html_to_pdf(html, Path(tmp) / "r.pdf").read_bytes()
+        except PdfError as exc:
+            raise HTTPException(503, str(exc)) from None
     return _download(body, "application/pdf", _filename(report, ".pdf"))
