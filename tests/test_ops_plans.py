@@ -225,3 +225,75 @@ def test_plan_pages_table_board_and_import(tmp_path: Path) -> None:
         xlsx = vic.get("/api/plans/export", params={"month": month}).content
         assert ops.post("/plans/import", files={"file": ("p.xlsx", xlsx)}).status_code == 200
         assert vic.post("/plans/import", files={"file": ("p.xlsx", xlsx)}).status_code == 403
+
+
+def test_research_notes_are_tagged_and_linked_to_strategies(
+    metadata_url: str, tmp_path: Path
+) -> None:
+    with Workspace.open(tmp_path / "d", metadata_url=metadata_url) as ws:
+        ops, vic = clients(ws)
+        month = "2032-05"  # a month of its own: the PostgreSQL database lives for the session
+        st = ops.post("/api/plans/strategies", json={"month": month, "title": "价格带调整"}).json()
+        survey = ops.post(
+            "/api/plans/notes",
+            json={
+                "kind": "survey",
+                "title": "问卷: 价格敏感",
+                "body": "62% 认为 199 以上偏贵",
+                "tags": [" 价格", "价格", "Survey-Q3 "],
+                "strategy_id": st["id"],
+            },
+        )
+        assert survey.status_code == 201 and survey.json()["tags"] == ["价格", "survey-q3"]
+        ops.post(
+            "/api/plans/notes",
+            json={"kind": "competitor", "title": "竞品A 满减", "tags": ["价格", "竞品a"]},
+        )
+        bad = ops.post(
+            "/api/plans/notes", json={"kind": "survey", "title": "x", "strategy_id": 999999}
+        )
+        assert (
+            bad.status_code == 422
+            and bad.json()["detail"] == "strategy_id: no strategy 999999 in this project"
+        )
+        assert (
+            vic.post("/api/plans/notes", json={"kind": "survey", "title": "x"}).status_code == 403
+        )
+
+        mine = [n["title"] for n in vic.get("/api/plans/notes", params={"tag": "价格"}).json()]
+        assert "问卷: 价格敏感" in mine and "竞品A 满减" in mine
+        linked = vic.get("/api/plans/notes", params={"strategy_id": st["id"]}).json()
+        assert [n["title"] for n in linked] == ["问卷: 价格敏感"]
+        assert [
+            n["title"] for n in vic.get("/api/plans/notes", params={"tag": "SURVEY-Q3"}).json()
+        ] == ["问卷: 价格敏感"]
+        note = survey.json()
+        changed = ops.patch(f"/api/plans/notes/{note['id']}", json={"version": 1, "tags": ["定价"]})
+        assert changed.json()["tags"] == ["定价"] and changed.json()["version"] == 2
+        assert (
+            ops.patch(
+                f"/api/plans/notes/{note['id']}", json={"version": 1, "title": "y"}
+            ).status_code
+            == 409
+        )
+        page = vic.get("/plans", params={"month": month}).text
+        assert (
+            "问卷: 价格敏感" in page and "竞品A 满减" not in page
+        )  # unlinked notes stay off the plan
+        made = ops.post(
+            "/plans/notes",
+            data={
+                "month": month,
+                "kind": "competitor",
+                "title": "竞品B 会员日",
+                "strategy_id": str(st["id"]),
+                "tags": "会员，竞品b",
+            },
+            follow_redirects=False,
+        )
+        assert made.status_code == 303
+        assert (
+            vic.get("/api/plans/notes", params={"tag": "竞品b"}).json()[0]["title"]
+            == "竞品B 会员日"
+        )
+        assert ops.delete(f"/api/plans/notes/{note['id']}").status_code == 204

@@ -219,3 +219,24 @@ class Cadence(Base):
     channel: Mapped[str] = mapped_column(String(32))
     format: Mapped[str] = mapped_column(String(32))
     per_week: Mapped[int] = mapped_column(Integer)
+
+
+class ResearchNote(Base):
+    """A research note: a user-survey finding or a competitor analysis, tagged, maybe linked to
+    the strategy it informs."""
+
+    __tablename__ = "ops_research_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    strategy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ops_plan_strategies.id", ondelete="SET NULL"), nullable=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    # version_id_col: every UPDATE says WHERE version = the one read
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from growthloop.ops import audit, plans
-from growthloop.ops.models import PlanAction, PlanStrategy
+from growthloop.ops import audit, plans, research
+from growthloop.ops.models import PlanAction, PlanStrategy, ResearchNote
 from growthloop.ops.plan_xlsx import PlanImportError, export_plan, import_plan
 from growthloop.web.api.goals import errors, today
 from growthloop.web.context import CurrentProject
@@ -63,6 +63,36 @@ class ActionChange(BaseModel):
     goal_id: int | None = None
     campaign_id: int | None = None
     content_ref: str | None = Field(default=None, max_length=200)
+
+
+class NoteIn(BaseModel):
+    """A research note: a user-survey finding or a competitor analysis."""
+
+    kind: Literal["survey", "competitor"]
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=20000)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    strategy_id: int | None = None
+
+
+class NoteChange(BaseModel):
+    """Fields to change, and the version the edit started from."""
+
+    version: int
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    body: str | None = Field(default=None, max_length=20000)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    strategy_id: int | None = None
+
+
+def note_out(note: ResearchNote) -> dict[str, Any]:
+    """A note's fields."""
+    return {
+        "id": note.id,
+        **{f: getattr(note, f) for f in research.FIELDS},
+        "created_at": note.created_at.isoformat(),
+        "version": note.version,
+    }
 
 
 def month_of(request: Request, month: str | None) -> date:
@@ -230,3 +260,50 @@ def import_workbook(
     except PlanImportError as exc:
         raise HTTPException(422, exc.problems) from None
     return {"month": f"{month:%Y-%m}", "strategies": strategies, "actions": actions}
+
+
+@router.get("/notes")
+def list_notes(
+    principal: Viewer,
+    request: Request,
+    project: CurrentProject,
+    tag: str | None = None,
+    strategy_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Research notes, newest first (only those with `tag` / linked to `strategy_id`)."""
+    found = research.notes(workspace_of(request), project.id, tag, strategy_id)
+    return [note_out(n) for n in found]
+
+
+@router.post("/notes", status_code=201)
+def create_note(
+    principal: Operator, request: Request, project: CurrentProject, body: NoteIn
+) -> dict[str, Any]:
+    """A survey finding or competitor analysis, tagged, maybe linked to a strategy."""
+    with errors():
+        note = research.create_note(
+            workspace_of(request), project.id, principal.account, body.model_dump()
+        )
+    return note_out(note)
+
+
+@router.patch("/notes/{note_id}")
+def change_note(
+    principal: Operator, request: Request, project: CurrentProject, note_id: int, body: NoteChange
+) -> dict[str, Any]:
+    """Change a note; 409 when someone saved it since `version`."""
+    updates = body.model_dump(exclude_unset=True, exclude={"version"})
+    with errors():
+        note = research.update_note(
+            workspace_of(request), project.id, principal.account, note_id, body.version, updates
+        )
+    return note_out(note)
+
+
+@router.delete("/notes/{note_id}", status_code=204)
+def delete_note(
+    principal: Operator, request: Request, project: CurrentProject, note_id: int
+) -> None:
+    """Delete a note."""
+    with errors():
+        research.delete_note(workspace_of(request), project.id, principal.account, note_id)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from growthloop.ops import plans
+from growthloop.ops import plans, research
 from growthloop.ops.plan_xlsx import PlanImportError, import_plan
 from growthloop.web.api.goals import today
 from growthloop.web.api.plans import month_of
@@ -44,6 +44,8 @@ def plans_page(
     first, day = month_of(request, month), today(request)
     views = plans.plan_of(workspace_of(request), project.id, first)
     overdue = {a.id for v in views for a in v.actions if plans.is_overdue(a, day)}
+    ids = {v.strategy.id for v in views}
+    notes = [n for n in research.notes(workspace_of(request), project.id) if n.strategy_id in ids]
     return render(
         request,
         "plans.html",
@@ -55,6 +57,7 @@ def plans_page(
             "view": "board" if view == "board" else "table",
             "statuses": plans.STATUSES,
             "status_keys": STATUS_KEYS,
+            "notes": notes,
         },
     )
 
@@ -134,3 +137,28 @@ def import_workbook(
     except PlanImportError as exc:
         raise HTTPException(422, "; ".join(exc.problems)) from None
     return _back(project, month)
+
+
+@router.post("/plans/notes")
+def add_note(
+    principal: Operator,
+    request: Request,
+    project: CurrentProject,
+    month: Annotated[str, Form(pattern=r"^\d{4}-\d{2}$")],
+    kind: Annotated[str, Form(pattern="^(survey|competitor)$")],
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+    strategy_id: Annotated[int, Form()],
+    body: Annotated[str, Form(max_length=20000)] = "",
+    tags: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Add a research note to a strategy; tags are comma-separated."""
+    values = {
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "tags": tags.replace("，", ",").split(","),
+        "strategy_id": strategy_id,
+    }
+    with page_errors():
+        research.create_note(workspace_of(request), project.id, principal.account, values)
+    return _back(project, month_of(request, month))

@@ -1,5 +1,5 @@
 """Operations workspace: goals, audit trail, monthly plans, campaigns and their checklists,
-topic library, content pipeline and publishing cadence.
+topic library, content pipeline and publishing cadence, research notes.
 
 Revision ID: 0003
 Revises: 0002
@@ -178,9 +178,27 @@ def upgrade() -> None:
         sa.Column("per_week", sa.Integer, nullable=False),
         sa.UniqueConstraint("project_id", "channel", "format"),
     )
+    op.create_table(
+        "ops_research_notes",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("tags", sa.JSON, nullable=False),
+        sa.Column(
+            "strategy_id",
+            sa.Integer,
+            sa.ForeignKey("ops_plan_strategies.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
+        *_stamps(),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ops_research_notes")
     op.drop_table("ops_cadence")
     op.drop_table("ops_content")
     op.drop_table("ops_topics")
