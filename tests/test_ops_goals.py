@@ -337,3 +337,83 @@ def test_the_ops_migration_goes_down_and_up_again(tmp_path: Path) -> None:
     migrate(url)
     assert "ops_goals" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_new_users_split_by_channel_on_the_demo(demo_ws: Workspace) -> None:
+    app = create_app(demo_ws)
+    ops = client(demo_ws, app, "operator")
+    root = ops.post(
+        "/api/goals",
+        json={
+            "name": "11 月新增",
+            "period_kind": "month",
+            "period_start": "2026-11-01",
+            "metric": {"kind": "kpi", "name": "new_users"},
+            "target": 600,
+        },
+    ).json()
+    wrong = ops.post(f"/api/goals/{root['id']}/decompose", json={"template": "gmv"})
+    assert wrong.status_code == 422 and "not bound to the GMV KPI" in wrong.json()["detail"]
+    channels = ["Direct", "Referral", "Paid Search"]
+    kids = ops.post(
+        f"/api/goals/{root['id']}/decompose", json={"template": "channels", "channels": channels}
+    ).json()
+    ops.patch(f"/api/goals/{kids[0]['id']}", json={"version": 1, "target": 300})
+    ops.patch(f"/api/goals/{kids[1]['id']}", json={"version": 1, "target": 200})
+    tree = next(
+        t
+        for t in ops.get("/api/goals", params={"as_of": "2026-11-23"}).json()
+        if t["id"] == root["id"]
+    )
+    # Brute force: distinct people with a signup on each channel, Nov 1 .. 23 local time.
+    people: dict[str | None, set[str]] = defaultdict(set)
+    rows = (
+        demo_ws.events()
+        .con.execute("SELECT timestamp, person_id, channel FROM events WHERE event = 'signup'")
+        .fetchall()
+    )
+    for ts, person, channel in rows:
+        if date(2026, 11, 1) <= ts.replace(tzinfo=UTC).astimezone(TZ).date() <= DEMO_END:
+            people[channel].add(person)
+            people["all"].add(person)
+    assert tree["actual"] == len(people["all"])
+    by_name = {c["name"]: c for c in tree["children"]}
+    for channel in channels:
+        assert by_name[channel]["actual"] == len(people[channel]), channel
+        assert by_name[channel]["actual"] > 0
+    # The one child without a target gets the remainder of the sum: 600 - 300 - 200.
+    assert (
+        by_name["Paid Search"]["target"] == 100
+        and by_name["Paid Search"]["target_source"] == "derived"
+    )
+    # Distinct people: pace on the linear expectation, forecast extrapolated over 30 days.
+    direct = by_name["Direct"]
+    assert direct["pace"] == pytest.approx(len(people["Direct"]) / (300 * 23 / 30))
+    assert direct["forecast"] == pytest.approx(len(people["Direct"]) * 30 / 23)
+    ops.delete(f"/api/goals/{root['id']}")
+
+
+def test_goal_page_splits_new_users_by_channel(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "d") as ws:
+        app = create_app(ws)
+        ops = client(ws, app, "operator")
+        form = {
+            "name": "新增",
+            "period_kind": "month",
+            "period_start": "2026-11-01",
+            "kpi": "new_users",
+        }
+        ops.post("/goals", data=form, follow_redirects=False)
+        root = ops.get("/api/goals").json()[0]
+        assert 'class="by-channel"' in ops.get("/goals").text
+        done = ops.post(
+            f"/goals/{root['id']}/decompose",
+            data={"channels": "Direct， Paid Search"},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        kids = ops.get("/api/goals", params={"as_of": "2026-11-05"}).json()[0]["children"]
+        assert [(k["name"], k["metric"]["kind"], k["actual"]) for k in kids] == [
+            ("Direct", "trends", 0),
+            ("Paid Search", "trends", 0),
+        ]

@@ -196,6 +196,36 @@ def decompose_gmv(ws: Workspace, project_id: int, who: Account, goal_id: int) ->
         ]
 
 
+def channel_metric(channel: str) -> dict[str, Any]:
+    """New users from one channel: people with a signup event whose channel column is it."""
+    series = {"event": "signup", "math": "unique_users"}
+    where = {"key": "channel", "type": "column", "operator": "=", "value": channel}
+    return {"kind": "trends", "spec": {"series": [series], "filters": [where]}}
+
+
+def decompose_channels(
+    ws: Workspace, project_id: int, who: Account, goal_id: int, channels: list[str]
+) -> list[Goal]:
+    """Children of a new-users node, one per channel (events.channel of the signup), as a sum."""
+    if not channels:
+        raise TargetError("channels: name at least one channel (e.g. Direct, Paid Search)")
+    with ws.sessions.begin() as s:
+        goal = _get(s, project_id, goal_id)
+        if goal.metric != {"kind": "kpi", "name": "new_users"}:
+            raise TargetError(f"goal_id: goal {goal_id} is not bound to the new users KPI")
+        _set_combine(s, project_id, who, goal, "sum")
+        base = {"period_kind": goal.period_kind, "period_start": goal.period_start}
+        return [
+            _add(
+                s,
+                project_id,
+                who,
+                {**base, "name": channel, "parent_id": goal.id, "metric": channel_metric(channel)},
+            )
+            for channel in channels
+        ]
+
+
 def split_into_months(
     ws: Workspace,
     project_id: int,

@@ -65,7 +65,8 @@ def parse_metric(data: dict[str, Any] | None) -> dict[str, Any] | None:
                 raise TargetError(f"metric.name: {kpi.name!r} is not one of {', '.join(KPI_NAMES)}")
             return kpi.model_dump(mode="json")
         if kind == "trends":
-            return TrendsMetric.model_validate(data).model_dump(mode="json", exclude_defaults=True)
+            spec = TrendsMetric.model_validate(data).spec
+            return {"kind": "trends", "spec": spec.model_dump(mode="json", exclude_defaults=True)}
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -105,15 +106,11 @@ def _trends_growth(spec: TrendsSpec) -> Growth:
 def _trends_actual(
     cursor: duckdb.DuckDBPyConnection, raw: dict[str, Any], days: Period, tz: Any
 ) -> Actual:
-    spec = TrendsSpec.model_validate(raw).model_copy(
-        update={
-            "date_range": {"date_from": days.start.isoformat(), "date_to": days.end.isoformat()},
-            "interval": "day",
-            "compare": False,
-            "breakdown": None,
-        }
+    period = {"date_from": days.start.isoformat(), "date_to": days.end.isoformat()}
+    # The goal's period and daily buckets replace whatever range the bound spec had.
+    spec = TrendsSpec.model_validate(
+        {**raw, "date_range": period, "interval": "day", "compare": False, "breakdown": None}
     )
-    spec = TrendsSpec.model_validate(spec.model_dump(mode="json"))
     now = datetime.now(UTC).replace(tzinfo=None)
     ctx = QueryContext(ibis.duckdb.from_connection(cursor), tz, now)
     result = Trends(spec, ctx).calculate()

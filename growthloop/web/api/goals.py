@@ -51,7 +51,13 @@ class GoalChange(BaseModel):
 class DecomposeIn(BaseModel):
     """Which decomposition to create under the node."""
 
-    template: Literal["gmv"] = Field(default="gmv", description="gmv: visitors x conversion x AOV.")
+    template: Literal["gmv", "channels"] = Field(
+        default="gmv",
+        description="gmv: visitors x conversion x AOV; channels: new users by signup channel.",
+    )
+    channels: list[str] = Field(
+        default_factory=list, max_length=30, description="For channels: the channel names."
+    )
 
 
 class SplitIn(BaseModel):
@@ -178,11 +184,16 @@ def delete_goal(
 def decompose(
     principal: Operator, request: Request, project: CurrentProject, goal_id: int, body: DecomposeIn
 ) -> list[dict[str, Any]]:
-    """Create the template's children (GMV = visitors x conversion rate x AOV)."""
+    """Create the template's children: GMV = visitors x conversion rate x AOV, or new users
+    as the sum of their signup channels."""
+    ws = workspace_of(request)
     with errors():
-        children = goals.decompose_gmv(
-            workspace_of(request), project.id, principal.account, goal_id
-        )
+        if body.template == "channels":
+            children = goals.decompose_channels(
+                ws, project.id, principal.account, goal_id, body.channels
+            )
+        else:
+            children = goals.decompose_gmv(ws, project.id, principal.account, goal_id)
     return [goal_out(c) for c in children]
 
 

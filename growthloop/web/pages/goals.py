@@ -106,11 +106,20 @@ def set_target(
 
 @router.post("/goals/{goal_id}/decompose")
 def decompose(
-    principal: Operator, request: Request, project: CurrentProject, goal_id: int
+    principal: Operator,
+    request: Request,
+    project: CurrentProject,
+    goal_id: int,
+    channels: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    """GMV = visitors x conversion rate x AOV under the node."""
+    """GMV = visitors x conversion rate x AOV; with channels, new users split by channel."""
+    ws = workspace_of(request)
+    names = [c.strip() for c in channels.replace("，", ",").split(",") if c.strip()]
     with page_errors():
-        goals.decompose_gmv(workspace_of(request), project.id, principal.account, goal_id)
+        if names:
+            goals.decompose_channels(ws, project.id, principal.account, goal_id, names)
+        else:
+            goals.decompose_gmv(ws, project.id, principal.account, goal_id)
     return _back(project)
 
 
