@@ -158,6 +158,7 @@ def test_pipeline_variants_cadence_and_results(demo_ws: Workspace) -> None:
 
     page = vic.get("/content", params={"view": "week", "day": "2026-10-22", "lang": "en"}).text
     assert 'data-cadence="Xiaohongshu/note"' in page and "第二篇" in page
+    assert f"Views first day / total 1,066 / {total['views']:,}" in page
 
 
 def test_content_page_moves_a_piece(tmp_path: Path) -> None:

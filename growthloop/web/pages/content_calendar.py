@@ -9,9 +9,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from growthloop.ops import content
+from growthloop.ops.content_results import results
 from growthloop.ops.targets import period_containing
 from growthloop.web.api.goals import today
 from growthloop.web.context import CurrentProject, ProjectRef
+from growthloop.web.insights import read_cursor
 from growthloop.web.pages.goals import page_errors
 from growthloop.web.rendering import render
 from growthloop.web.security import Operator, Viewer, workspace_of
@@ -43,6 +45,9 @@ def content_page(
         weeks.append([first + timedelta(days=i) for i in range(7)])
         first += timedelta(days=7)
     found = content.pieces(ws, project.id, weeks[0][0], weeks[-1][-1])
+    published = [p.item_id for p in found if p.stage == "published" and p.item_id]
+    with read_cursor(project.store) as cursor:
+        measured = results(cursor, published, ws.settings.tz)
     by_day: dict[date, list[Any]] = {}
     for piece in found:
         if piece.publish_on is not None:
@@ -56,6 +61,7 @@ def content_page(
             "period": period,
             "weeks": weeks,
             "by_day": by_day,
+            "measured": measured,
             "adherence": {w[0]: content.adherence(ws, project.id, w[0]) for w in weeks},
             "pipeline": [p for p in content.pieces(ws, project.id) if p.stage != "published"],
             "topics": content.topics(ws, project.id),
