@@ -19,6 +19,7 @@ from growthloop.ops.audit import NotFound
 from growthloop.ops.campaigns import get_campaign
 from growthloop.reports.campaign import build_campaign
 from growthloop.reports.document import Report
+from growthloop.reports.monthly import build_monthly, last_complete_month
 from growthloop.reports.schedule import Smtp, WeeklySchedule, email_for, recipients_of, send
 from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
@@ -202,16 +203,66 @@ def campaign_command(
         report = build_campaign(ctx, con, campaign, slug, ws.settings.currency, last_day)
         currency = ws.settings.currency
     if out is None:
-        t, fmt = translator(lang.value), Formatter(lang.value, currency)
-        title, subtitle = report.heading(t, fmt)
-        console.print(f"[bold]{title}[/]\n{subtitle}", highlight=False)
-        for section in report.sections:
-            console.print(f"\n[bold]{section.title(t)}[/]", highlight=False)
-            for finding in section.findings:
-                console.print(f"- {finding.text(t, fmt)}", highlight=False)
+        _print_any(report, lang.value, currency)
         return
     try:
         write_report(report, out, lang.value, currency)
     except (OSError, RuntimeError) as exc:
         raise fail(f"--out {out}: {exc}", 1) from exc
     console.print(f"wrote {out}", highlight=False)
+
+
+@report_app.command("monthly")
+def monthly_command(
+    month: Annotated[
+        str | None,
+        typer.Option("--month", help="The month (YYYY-MM) [default: the last complete month]."),
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the report.")] = Lang.zh,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to FILE.html, FILE.pdf or FILE.xlsx instead."),
+    ] = None,
+    data_dir: DataDir = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Monthly review (月度复盘): goals, plan actions, channel mix, RFM movement, churn risk."""
+    chosen: date | None = None
+    if month is not None:
+        try:
+            chosen = date.fromisoformat(f"{month}-01")
+        except ValueError:
+            raise fail(f"--month: {month!r} is not a month (YYYY-MM)", 2) from None
+    if out is not None and out.suffix.lower() not in SUFFIXES:
+        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+    with open_workspace(data_dir) as ws:
+        slugs = [p.slug for p in ws.projects()]
+        slug = project or ws.settings.default_project
+        if slug not in slugs:
+            raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(slugs)})", 2)
+        con = ws.events(slug).con
+        if chosen is None:
+            last_day = last_data_day(con, ws.settings.tz)
+            if last_day is None:
+                raise fail(f"project {slug}: no data, so no month to review", 1)
+            chosen = last_complete_month(last_day)
+        report = build_monthly(ws, slug, con, chosen)
+        currency = ws.settings.currency
+    if out is None:
+        _print_any(report, lang.value, currency)
+        return
+    try:
+        write_report(report, out, lang.value, currency)
+    except (OSError, RuntimeError) as exc:
+        raise fail(f"--out {out}: {exc}", 1) from exc
+    console.print(f"wrote {out}", highlight=False)
+
+
+def _print_any(report: Report, locale: str, currency: str) -> None:
+    t, fmt = translator(locale), Formatter(locale, currency)
+    title, subtitle = report.heading(t, fmt)
+    console.print(f"[bold]{title}[/]\n{subtitle}", highlight=False)
+    for section in report.sections:
+        console.print(f"\n[bold]{section.title(t)}[/]", highlight=False)
+        for finding in section.findings:
+            console.print(f"- {finding.text(t, fmt)}", highlight=False)

@@ -8,6 +8,7 @@ metric, period, target) next to its specs.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -37,15 +38,22 @@ def goal_section(
     ws: Workspace, project: str, cursor: duckdb.DuckDBPyConnection, week: Week
 ) -> tuple[Section, list[dict[str, Any]]] | None:
     """The goals section and the goals it read, or None when no goal's period holds the week."""
+    return goal_section_at(ws, project, cursor, week.end)
+
+
+def goal_section_at(
+    ws: Workspace, project: str, cursor: duckdb.DuckDBPyConnection, day: date
+) -> tuple[Section, list[dict[str, Any]]] | None:
+    """Goals whose period holds `day`, measured up to it; None when there are none."""
     project_id = next((p.id for p in ws.projects() if p.slug == project), None)
     if project_id is None:
         return None
     goals = list_goals(ws, project_id)
-    nodes = evaluate_tree(goals, cursor, week.end, ws.settings.tz, ws.settings.currency)
+    nodes = evaluate_tree(goals, cursor, day, ws.settings.tz, ws.settings.currency)
     current = [
         (depth, n)
         for depth, n in _flatten(nodes)
-        if n.goal.period_start <= week.end <= n.goal.period_end and n.progress.actual is not None
+        if n.goal.period_start <= day <= n.goal.period_end and n.progress.actual is not None
     ]
     if not current:
         return None
@@ -68,7 +76,7 @@ def goal_section(
                     "goal": Value("text", worst.goal.name),
                     "actual": Value(kind, p.actual),
                     "target": Value(kind, p.target),
-                    "day": Value("date", week.end),
+                    "day": Value("date", day),
                     "achieved": Value("pct", p.achieved),
                     "pace": Value("pct", p.pace),
                     "forecast": Value(kind, p.forecast),
@@ -91,7 +99,7 @@ def goal_section(
     read = [
         {"id": n.goal.id, "name": n.goal.name, "metric": n.goal.metric,
          "period": [n.goal.period_start.isoformat(), n.goal.period_end.isoformat()],
-         "target": n.target, "measured_to": week.end.isoformat()}
+         "target": n.target, "measured_to": day.isoformat()}
         for _, n in current
     ]  # fmt: skip
     return Section("goals", tuple(findings), table, ("goals",)), read

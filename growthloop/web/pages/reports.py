@@ -19,6 +19,7 @@ from growthloop.ops.campaigns import get_campaign
 from growthloop.reports.campaign import CampaignReport, build_campaign
 from growthloop.reports.document import Report
 from growthloop.reports.html import report_view, standalone_html
+from growthloop.reports.monthly import MonthlyReport, build_monthly, last_complete_month
 from growthloop.reports.pdf import PdfError, html_to_pdf
 from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
@@ -183,6 +184,74 @@ def campaign_pdf(
 ) -> Response:
     """The campaign review printed to PDF by Chromium."""
     report = _campaign(request, project, campaign_id)
+    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            body = html_to_pdf(html, Path(tmp) / "r.pdf").read_bytes()
+        except PdfError as exc:
+            raise HTTPException(503, str(exc)) from None
+    return _download(body, "application/pdf", _filename(report, ".pdf"))
+
+
+def _monthly(request: Request, project: CurrentProject, month: str | None) -> MonthlyReport:
+    ws = workspace_of(request)
+    with read_cursor(project.store) as cursor:
+        if month:
+            try:
+                chosen = date.fromisoformat(f"{month}-01")
+            except ValueError:
+                raise HTTPException(422, f"month: {month!r} is not a month (YYYY-MM)") from None
+        else:
+            last_day = last_data_day(cursor, ws.settings.tz)
+            if last_day is None:
+                raise HTTPException(404, f"project {project.slug}: no data, no month to review")
+            chosen = last_complete_month(last_day)
+        return build_monthly(ws, project.slug, cursor, chosen)
+
+
+MonthParam = Annotated[str | None, Query(description="YYYY-MM; default: last complete month.")]
+
+
+@router.get("/reports/monthly")
+def monthly_page(
+    principal: Viewer, request: Request, project: CurrentProject, month: MonthParam = None
+) -> Response:
+    """The monthly review (月度复盘) as a page, with links to its PDF and XLSX."""
+    report = _monthly(request, project, month)
+    locale = locale_of(request)
+    query = urlencode({"project": project.slug, "month": f"{report.month:%Y-%m}", "lang": locale})
+    downloads = [
+        ("PDF", f"/reports/monthly.pdf?{query}"),
+        ("XLSX", f"/reports/monthly.xlsx?{query}"),
+    ]
+    view = report_view(report, locale, workspace_of(request).settings.currency)
+    context = {"project": project, "view": view, "downloads": downloads, "week": None}
+    return render(request, "report_weekly.html", context)
+
+
+@router.get("/reports/monthly.xlsx")
+def monthly_xlsx(
+    principal: Viewer, request: Request, project: CurrentProject, month: MonthParam = None
+) -> Response:
+    """The monthly review's tables as an Excel workbook."""
+    report = _monthly(request, project, month)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_xlsx(
+            report,
+            Path(tmp) / "r.xlsx",
+            locale_of(request),
+            workspace_of(request).settings.currency,
+        )
+        body = out.read_bytes()
+    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+
+
+@router.get("/reports/monthly.pdf")
+def monthly_pdf(
+    principal: Viewer, request: Request, project: CurrentProject, month: MonthParam = None
+) -> Response:
+    """The monthly review printed to PDF by Chromium."""
+    report = _monthly(request, project, month)
     html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
     with tempfile.TemporaryDirectory() as tmp:
         try:
