@@ -146,21 +146,6 @@ def _campaign(request: Request, project: CurrentProject, campaign_id: int) -> Ca
         return build_campaign(ctx, cursor, campaign, project.slug, ws.settings.currency, last_day)
 
 
-@router.get("/reports/campaign/{campaign_id:int}")
-def campaign_page(
-    principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
-) -> Response:
-    """The campaign review (活动复盘) as a page, with links to its PDF and XLSX."""
-    report = _campaign(request, project, campaign_id)
-    locale = locale_of(request)
-    query = urlencode({"project": project.slug, "lang": locale})
-    base = f"/reports/campaign/{campaign_id}"
-    downloads = [("PDF", f"{base}.pdf?{query}"), ("XLSX", f"{base}.xlsx?{query}")]
-    view = report_view(report, locale, workspace_of(request).settings.currency)
-    context = {"project": project, "view": view, "downloads": downloads, "week": None}
-    return render(request, "report_weekly.html", context)
-
-
 @router.get("/reports/campaign/{campaign_id}.xlsx")
 def campaign_xlsx(
     principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
@@ -259,3 +244,19 @@ def monthly_pdf(
         except PdfError as exc:
             raise HTTPException(503, str(exc)) from None
     return _download(body, "application/pdf", _filename(report, ".pdf"))
+
+
+# Registered after the .xlsx and .pdf routes: "/reports/campaign/3.pdf" must reach those first.
+@router.get("/reports/campaign/{campaign_id}")
+def campaign_page(
+    principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
+) -> Response:
+    """The campaign review (活动复盘) as a page, with links to its PDF and XLSX."""
+    report = _campaign(request, project, campaign_id)
+    locale = locale_of(request)
+    query = urlencode({"project": project.slug, "lang": locale})
+    base = f"/reports/campaign/{campaign_id}"
+    downloads = [("PDF", f"{base}.pdf?{query}"), ("XLSX", f"{base}.xlsx?{query}")]
+    view = report_view(report, locale, workspace_of(request).settings.currency)
+    context = {"project": project, "view": view, "downloads": downloads, "week": None}
+    return render(request, "report_weekly.html", context)
