@@ -94,6 +94,47 @@ def ordered_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s
     return paths.select("person_id", "level", **times)
 
 
+def ordered_paths_windowed(elements: ir.Table, n: int, window_s: int) -> ir.Table:
+    """The same answers as `ordered_paths`, with window functions instead of ASOF joins (for
+    engines without ASOF joins, such as Spark): over step elements sorted by (timestamp,
+    level), `a_j` on a step-j row is the running maximum of `a_{j-1}` if it lies within the
+    window, and `p_j` the latest step-(j-1) time on a chain. One sorted pass per step.
+    """
+    window = ibis.interval(seconds=window_s)
+    running = ibis.window(group_by="person_id", order_by=["timestamp", "level"], rows=(None, 0))
+    t = elements.mutate(
+        a_0=ibis.ifelse(elements.level == 0, elements.timestamp, ibis.null("timestamp"))
+    )
+    for j in range(1, n):
+        prev = t[f"a_{j - 1}"]
+        t = t.mutate(
+            _m=prev.max().over(running),
+            _p=ibis.ifelse(prev.notnull(), t.timestamp, ibis.null("timestamp")).max().over(running),
+        )
+        reached = (t.level == j) & (t._m >= t.timestamp - window)
+        t = t.mutate(
+            **{
+                f"a_{j}": ibis.ifelse(reached, t._m, ibis.null("timestamp")),
+                f"p_{j}": ibis.ifelse(reached, t._p, ibis.null("timestamp")),
+            }
+        ).drop("_m", "_p")
+    row_level = ibis.literal(0, "int16")
+    for j in range(n):
+        row_level = ibis.ifelse(t[f"a_{j}"].notnull(), j + 1, row_level)
+    aggregates: dict[str, ir.Scalar] = {"level": row_level.max()}
+    for j in range(1, n):
+        aggregates[f"_reach_{j}"] = t.timestamp.min(where=t[f"a_{j}"].notnull())
+        aggregates[f"_a_{j}"] = t[f"a_{j}"].min()
+        aggregates[f"_p_{j}"] = t[f"p_{j}"].min()
+    paths = t.group_by("person_id").aggregate(**aggregates)
+    paths = paths.filter(paths.level > 0)
+    times = {}
+    for j in range(1, n):
+        times[f"first_{j}"] = paths[f"_reach_{j}"].delta(paths[f"_a_{j}"], unit="microsecond")
+        times[f"prev_{j}"] = paths[f"_reach_{j}"].delta(paths[f"_p_{j}"], unit="microsecond")
+    return paths.select("person_id", "level", **times)
+
+
 def strict_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s: int) -> ir.Table:
     """PostHog's strict order: step k+1 must be the very next event of the person (any event in
     the range counts), within the window of the step-1 event. Events are ordered by timestamp,

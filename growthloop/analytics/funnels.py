@@ -21,6 +21,7 @@ from growthloop.analytics.funnel_query import (
     attempt_paths,
     attribution,
     ordered_paths,
+    ordered_paths_windowed,
     step_conditions,
     step_elements,
     strict_paths,
@@ -42,6 +43,9 @@ from growthloop.analytics.spec import (
 from growthloop.analytics.validation import Problem, Rule, SpecError, validate
 
 FunnelMode = Literal["ordered", "strict", "unordered"]
+OrderedMethod = Literal["asof", "windows"]
+ORDERED_METHOD: dict[str, OrderedMethod] = {"duckdb": "asof"}
+"""Backends whose ordered funnels use ASOF joins; the others use window functions."""
 Attribution = Literal["first_touch", "last_touch", "step"]
 MIN_STEPS, MAX_STEPS = 2, 20
 
@@ -225,8 +229,12 @@ class Funnel:
             events = events.mutate(bd=breakdown_value(events, spec.breakdown.property))
         return events
 
-    def paths(self) -> ir.Table:
-        """One row per person who did step 1: level reached, times (µs), breakdown value `bd`."""
+    def paths(self, ordered_method: OrderedMethod | None = None) -> ir.Table:
+        """One row per person who did step 1: level reached, times (µs), breakdown value `bd`.
+
+        Ordered funnels run as ASOF joins where the engine has them (DuckDB) and as window
+        functions elsewhere; `ordered_method` picks one explicitly (both give the same rows).
+        """
         spec, n = self.spec, len(self.spec.steps)
         events = self._events()
         matches = step_conditions(events, [(s.event, s.filters) for s in spec.steps])
@@ -243,7 +251,11 @@ class Funnel:
             ]
             paths = attempt_paths(elements, excluded, n, spec.window.seconds)
         elif spec.mode == "ordered":
-            paths = ordered_paths(events, matches, spec.window.seconds)
+            method = ordered_method or ORDERED_METHOD.get(self.ctx.backend.name, "windows")
+            if method == "asof":
+                paths = ordered_paths(events, matches, spec.window.seconds)
+            else:
+                paths = ordered_paths_windowed(elements, n, spec.window.seconds)
         elif spec.mode == "strict":
             paths = strict_paths(events, matches, spec.window.seconds)
         else:
