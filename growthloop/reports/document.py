@@ -22,6 +22,7 @@ Kind = Literal[
     "points",
     "ratio",
     "date",
+    "day",
     "event",
     "channel",
     "kpi",
@@ -56,6 +57,8 @@ def show(kind: Kind, value: Cell, t: Translator, fmt: Formatter) -> str:
         return fmt.number(float(value), 2)
     if kind == "date" and isinstance(value, date):
         return fmt.date(value)
+    if kind == "day" and isinstance(value, date):
+        return fmt.short_date(value)
     if kind == "event":
         return t.get(f"report.event.{value}", str(value))
     if kind == "channel":

@@ -5,7 +5,7 @@ Findings are chosen by rules on the numbers, written out here so a reader can ch
 - KPIs: the KPI whose relative change against last week is largest in size leads.
 - Funnel: for every platform and step, the step conversion this week against last week; a
   fall counts when it is significant (two-proportion z >= 1.96) and both weeks had at least
-  `MIN_PEOPLE` people at the step before; the largest fall in points leads. When none is
+  `MIN_PEOPLE` (30) people at the step before; the largest fall in points leads. When none is
   significant, the fall with the largest z is named as the largest (not as a signal).
 - Content: a hit is a post with at least 3x the median visits of the week's posts (and >= 10).
 """
@@ -23,7 +23,8 @@ from growthloop.reports.document import Chart, Finding, Kind, Section, Table, Va
 from growthloop.reports.weekly_specs import MAIN_FUNNEL
 
 KPIS = ("visitors", "new_users", "orders", "revenue", "conversion_rate", "aov")
-MIN_PEOPLE = 15
+# The two-proportion z-test leans on the normal approximation: at least 30 people a side.
+MIN_PEOPLE = 30
 SIGNIFICANT_Z = 1.96
 HIT_FACTOR = 3.0
 MIN_HIT_VISITS = 10
@@ -102,7 +103,7 @@ def kpi_section(result: TrendsResult) -> Section:
     )
     days = [b.date() for b in result.buckets]
     line = next(x for x in result.lines if x.label == "visitors" and x.period == "current")
-    chart = Chart("line", "date", tuple(days), (("visitors", line.values),))
+    chart = Chart("line", "day", tuple(days), (("visitors", line.values),))
     facts = {"current": now, "previous": before}
     return Section("kpis", tuple(findings), table, ("kpis",), chart, facts)
 

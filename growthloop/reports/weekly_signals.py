@@ -70,7 +70,7 @@ def anomaly_section(result: TrendsResult, week_start: date) -> Section:
     week = [i for i, d in enumerate(days) if d >= week_start]
     events = next(x for x in result.lines if x.label == "events")
     chart = Chart(
-        "line", "date", tuple(days[i] for i in week),
+        "line", "day", tuple(days[i] for i in week),
         (("events", tuple(events.values[i] for i in week)),),
     )  # fmt: skip
     return Section("anomalies", tuple(findings), table, ("daily",), chart, {"found": found})
