@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -182,7 +183,6 @@ def compare_with_chdb(
         " GROUP BY person_id) WHERE level > 0 GROUP BY level ORDER BY level"
     )
     cohort_lo = datetime.combine(monday, datetime.min.time()) - timedelta(hours=8)
-    cohort_hi = cohort_lo + timedelta(weeks=12)
     retention_sql = (
         "WITH pw AS (SELECT DISTINCT person_id, toMonday(toTimeZone(timestamp, 'Asia/Shanghai'))"
         f" AS w FROM events WHERE timestamp >= toDateTime64('{cohort_lo}', 6, 'UTC')"
@@ -192,7 +192,6 @@ def compare_with_chdb(
         f" WHERE c.w < toDate('{monday + timedelta(weeks=12)}') AND r.w >= c.w"
         " AND dateDiff('week', c.w, r.w) <= 12 GROUP BY c.w, n ORDER BY c.w, n"
     )
-    del cohort_hi
     trends_sql = (
         "SELECT toString(toDate(toTimeZone(timestamp, 'Asia/Shanghai'))) AS d,"
         " ifNull(channel, '$none') AS ch, uniqExact(person_id)"
@@ -223,6 +222,7 @@ def compare_with_chdb(
     }
     out["trends"] = (seconds, mine_daily == daily)
     sess.close()
+    shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
