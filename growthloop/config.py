@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     )
     default_project: str = "default"
     session_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    duckdb_memory_limit: str = Field(
+        default="4GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory DuckDB may use per event store before it spills to disk.",
+    )
     secret_key: str | None = Field(
         default=None, description="Signs session cookies; generated into the data dir if unset."
     )
@@ -66,6 +71,7 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'metadata.sqlite').resolve()}"
 
     def event_store_path(self, project: str | None = None) -> Path:
+        """Where a project's DuckDB event store lives."""
         return self.data_dir / "events" / f"{project or self.default_project}.duckdb"
 
     @classmethod

@@ -61,7 +61,10 @@ class Workspace:
         """The project's event store, opened for writing on first use and kept open."""
         slug = project or self.settings.default_project
         if slug not in self._stores:
-            self._stores[slug] = EventStore(self.settings.event_store_path(slug))
+            self._stores[slug] = EventStore(
+                self.settings.event_store_path(slug),
+                memory_limit=self.settings.duckdb_memory_limit,
+            )
         return self._stores[slug]
 
     def status(self) -> list[ProjectStatus]:

@@ -80,3 +80,11 @@ def test_metadata_migrates_on_both_databases(metadata_url: str, tmp_path: Path) 
     with Workspace.open(tmp_path / "d", metadata_url=metadata_url) as ws:
         [again] = ws.projects()
         assert again.ingestion_key == project.ingestion_key
+
+
+def test_event_store_memory_limit_from_settings(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "d", duckdb_memory_limit="512MB") as ws:
+        got = ws.events().con.execute("SELECT current_setting('memory_limit')").fetchall()
+        assert got == [("488.2 MiB",)]  # DuckDB shows 512 MB in MiB
+    with pytest.raises(ValidationError, match="duckdb_memory_limit"):
+        load_settings(tmp_path, duckdb_memory_limit="lots")

@@ -20,7 +20,9 @@ class StoreInUseError(RuntimeError):
 class EventStore:
     """A DuckDB event store file. Writes go through this object's single connection."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, memory_limit: str | None = None
+    ) -> None:
         self.path = path
         self.read_only = read_only
         if not read_only:
@@ -36,6 +38,10 @@ class EventStore:
             raise
         # Timestamps are stored as UTC; keep the session in UTC so casts never shift them.
         self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            # Past the limit DuckDB spills joins and aggregates to <file>.tmp instead of growing.
+            self.con.execute("SET memory_limit = ?", [memory_limit])
+            self.con.execute("SET temp_directory = ?", [str(path) + ".tmp"])
         if not read_only:
             self.ensure_schema()
 
