@@ -118,16 +118,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--child")
     parser.add_argument("--skip-chdb", action="store_true")
+    parser.add_argument("--formats", default="parquet,csv", help="parquet, csv or both")
     args = parser.parse_args()
     if args.child:
         child(json.loads(args.child))
         return
     files = demo_files(args.size, args.seed)
     parquet = [p for p in files["events"]]
-    csv = csv_files(parquet)
+    formats = args.formats.split(",")
+    csv = csv_files(parquet) if "csv" in formats else []
     work = OUT / "import-work"
     rows_out = []
-    for fmt, paths in (("Parquet", parquet), ("CSV", csv)):
+    chosen = [("Parquet", parquet)] * ("parquet" in formats) + [("CSV", csv)] * ("csv" in formats)
+    for fmt, paths in chosen:
         size_mb = sum(p.stat().st_size for p in paths) / 2**20
         results = {}
         engines = ["growthloop", "duckdb"] + ([] if args.skip_chdb else ["chdb"])
