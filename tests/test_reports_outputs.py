@@ -20,7 +20,7 @@ from growthloop.cli import app as cli_app
 from growthloop.i18n import translator
 from growthloop.reports.html import standalone_html
 from growthloop.reports.pdf import html_to_pdf
-from growthloop.reports.weekly import build_weekly
+from growthloop.reports.weekly import build_weekly, weekly_for_project
 from growthloop.reports.weekly_specs import Week
 from growthloop.web.app import create_app
 from tests.test_reports_weekly import Demo, report_demo  # noqa: F401 - the shared demo fixture
@@ -65,8 +65,11 @@ def test_viewer_reads_the_weekly_page_and_downloads_xlsx(report_demo: Demo) -> N
     assert got.status_code == 200
     assert "weekly-report-default-2026-11-09.xlsx" in got.headers["content-disposition"]
     book = load_workbook(io.BytesIO(got.content))
-    report = build_weekly(report_demo.ctx, LEAK_WEEK, "default")
-    assert book.sheetnames[:3] == ["Core KPIs", "Traffic and new users by", "Main funnel"]
+    con = report_demo.ws.events().con
+    report = weekly_for_project(report_demo.ctx, report_demo.ws, "default", con, LEAK_WEEK)
+    assert book.sheetnames[:4] == [
+        "Core KPIs", "Traffic and new users by", "Paid sources  spend and ROI", "Main funnel",
+    ]  # fmt: skip
     # Each sheet's table holds the section's numbers as numbers, under the translated header.
     t = translator("en")
     for sheet_name, section in zip(book.sheetnames, report.sections, strict=False):

@@ -210,3 +210,39 @@ def test_goal_section_against_target_when_a_goal_exists(report_demo: Demo) -> No
     # Weeks outside October carry no goal section.
     november = weekly_for_project(report_demo.ctx, ws, "default", con, Week(date(2026, 11, 16)))
     assert "goals" not in [s.key for s in november.sections]
+
+
+def test_paid_sources_roi_names_the_poor_roi_channel(report_demo: Demo) -> None:
+    con = report_demo.ws.events().con
+    week = Week(date(2026, 11, 16))
+    report = weekly_for_project(report_demo.ctx, report_demo.ws, "default", con, week)
+    assert [s.key for s in report.sections][:3] == ["kpis", "channels", "roi"]
+    roi = report.section("roi")
+    spend = dict(
+        con.execute(
+            "SELECT channel, sum(spend)::DOUBLE FROM spend WHERE date BETWEEN ? AND ? GROUP BY 1",
+            [week.start, week.end],
+        ).fetchall()
+    )
+    gmv = dict(
+        con.execute(
+            "SELECT channel, sum(amount)::DOUBLE FROM orders"
+            " WHERE CAST(timestamp + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ? GROUP BY 1",
+            [week.start, week.end],
+        ).fetchall()
+    )
+    rows = {r[0]: r for r in roi.table.rows}
+    assert {k: r[1] for k, r in rows.items()} == pytest.approx(spend)
+    for source, row in rows.items():
+        assert row[4] == pytest.approx(gmv.get(source, 0.0) / spend[source])
+    lead = texts(roi, "en")[0]
+    poor = report_demo.patterns["poor_roi_channel"]
+    assert lead.startswith(f"{poor} returned the least per yuan spent over the last 4 weeks: ")
+    [(spend_4w, gmv_4w)] = con.execute(
+        """SELECT (SELECT sum(spend)::DOUBLE FROM spend WHERE channel = ? AND date BETWEEN ? AND ?),
+                  (SELECT sum(amount)::DOUBLE FROM orders WHERE channel = ?
+                     AND CAST(timestamp + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ?)""",
+        [poor, date(2026, 10, 26), week.end, poor, date(2026, 10, 26), week.end],
+    ).fetchall()
+    assert rows[poor][5] == pytest.approx(gmv_4w / spend_4w)
+    assert f"ROI {gmv_4w / spend_4w:.2f}" in lead

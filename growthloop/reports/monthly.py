@@ -18,7 +18,6 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from growthloop.analytics.kpis import Period
 from growthloop.i18n import Formatter, Translator
 from growthloop.models import churn, clv
 from growthloop.models.budget_mix import allocate, fit_response
@@ -30,17 +29,10 @@ from growthloop.models.rfm_data import fetch_rfm
 from growthloop.ops.plans import is_overdue, plan_of
 from growthloop.reports.document import Finding, Section, Table, Value
 from growthloop.reports.weekly_goals import goal_section_at
+from growthloop.reports.weekly_roi import spend_and_returns
 from growthloop.workspace import Workspace
 
 MIX_DAYS = 90
-_CHANNEL_SQL = """
-WITH s AS (SELECT channel, sum(spend)::DOUBLE AS spend FROM spend
-           WHERE date >= ? AND date <= ? GROUP BY channel),
-     o AS (SELECT channel, count(*) AS orders, sum(amount)::DOUBLE AS gmv FROM orders
-           WHERE timestamp >= ? AND timestamp < ? AND currency = ? GROUP BY channel)
-SELECT s.channel, s.spend, coalesce(o.orders, 0), coalesce(o.gmv, 0.0)
-FROM s LEFT JOIN o USING (channel) ORDER BY s.spend DESC, s.channel
-"""
 
 
 @dataclass(frozen=True)
@@ -112,8 +104,7 @@ def _channels(
     con: duckdb.DuckDBPyConnection, ws: Workspace, month: date, last_day: date
 ) -> Section:
     tz, currency = ws.settings.tz, ws.settings.currency
-    lo, hi = Period(month, last_day).utc_bounds(tz)
-    rows = con.execute(_CHANNEL_SQL, [month, last_day, lo, hi, currency]).fetchall()
+    rows = spend_and_returns(con, tz, currency, month, last_day)
     recommended: dict[str, tuple[float, float]] = {}
     refused: list[str] = []
     curves, current = [], []

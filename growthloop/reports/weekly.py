@@ -27,6 +27,7 @@ from growthloop.analytics import (
 from growthloop.i18n import Formatter, Translator
 from growthloop.reports.document import Section
 from growthloop.reports.weekly_goals import goal_section
+from growthloop.reports.weekly_roi import roi_section
 from growthloop.reports.weekly_sections import (
     channel_section,
     content_section,
@@ -138,11 +139,13 @@ def build_weekly(
     week: Week | None = None,
     project: str = "",
     goals: tuple[Section, list[dict[str, Any]]] | None = None,
+    roi: Section | None = None,
 ) -> WeeklyReport:
     """Run the weekly report's specs for `week` (default: the last complete week of the data).
 
     `ctx.now_utc` is replaced by the end of the week, so the report does not change later.
-    `goals`: the goal section for the week (`weekly_goals.goal_section`), shown after the KPIs.
+    `goals`: the goal section for the week (`weekly_goals.goal_section`), shown after the KPIs;
+    `roi`: paid sources' spend and ROI (`weekly_roi.roi_section`), shown after the channels.
     """
     week = week or last_complete_week(ctx)
     as_of = week.as_of(ctx.tz)
@@ -177,6 +180,7 @@ def build_weekly(
         kpi_section(kpis),
         *goal_part,
         channel_section(_trends(specs["channels"], ctx)),
+        *((roi,) if roi else ()),
         funnel_section(_funnel(specs["funnel"], ctx), _funnel(specs["funnel_previous"], ctx)),
         retention_section(retention),
         content_section(_trends(specs["content"], ctx)),
@@ -200,7 +204,8 @@ def weekly_for_project(
     """The weekly report of a workspace's project, with its goal section when goals exist."""
     week = week or last_complete_week(ctx)
     goals = goal_section(ws, project, cursor, week)
-    return build_weekly(ctx, week, project, goals)
+    roi = roi_section(cursor, ctx.tz, ws.settings.currency, week)
+    return build_weekly(ctx, week, project, goals, roi)
 
 
 def week_of(day: date) -> Week:
