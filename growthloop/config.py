@@ -38,6 +38,21 @@ class Settings(BaseSettings):
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use per event store before it spills to disk.",
     )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Address of the web app, for links in mail."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for mailed reports.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "growthloop@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    weekly_report_to: str = Field(
+        default="", description="Comma-separated addresses that get the weekly report."
+    )
+    weekly_report_weekday: int = Field(default=0, ge=0, le=6, description="0 = Monday.")
+    weekly_report_time: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    weekly_report_locale: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
     secret_key: str | None = Field(
         default=None, description="Signs session cookies; generated into the data dir if unset."
     )

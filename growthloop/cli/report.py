@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +21,7 @@ from growthloop.reports.campaign import build_campaign
 from growthloop.reports.document import Report
 from growthloop.reports.monthly import build_monthly, last_complete_month
 from growthloop.reports.schedule import Smtp, WeeklySchedule, email_for, recipients_of, send
+from growthloop.reports.scheduled import run_scheduled
 from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
 
@@ -266,3 +267,29 @@ def _print_any(report: Report, locale: str, currency: str) -> None:
         console.print(f"\n[bold]{section.title(t)}[/]", highlight=False)
         for finding in section.findings:
             console.print(f"- {finding.text(t, fmt)}", highlight=False)
+
+
+@report_app.command("run-due")
+def run_due_command(
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="Act as if it were this UTC time (YYYY-MM-DDTHH:MM).", show_default=False
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Mail the weekly report of every project whose scheduled time has passed (for cron)."""
+    try:
+        moment = datetime.fromisoformat(now) if now else None
+    except ValueError:
+        raise fail(f"--now {now!r}: not a time; use e.g. 2026-11-23T01:00", 2) from None
+    with open_workspace(data_dir) as ws:
+        try:
+            delivered = run_scheduled(ws, moment)
+        except (ValueError, OSError, RuntimeError, smtplib.SMTPException) as exc:
+            raise fail(f"weekly report schedule: {exc}") from exc
+    for project, ran in delivered:
+        console.print(f"weekly report of {project} mailed for the run at {ran:%Y-%m-%d %H:%M} UTC")
+    if not delivered:
+        console.print("nothing due")
