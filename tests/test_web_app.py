@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 
 from growthloop.accounts import add_user, create_token
 from growthloop.analytics.kpis import Period, compute_overview, last_data_day
+from growthloop.config import load_settings
 from growthloop.store.metadata import ApiToken, WebSession
+from growthloop.web.api.settings import visible_settings
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 from tests.test_web_kpis import TZ, load, make_rows
@@ -315,7 +317,9 @@ def test_admin_pages_add_users_and_projects(workspace: Workspace, client: TestCl
 
 def test_settings_for_admins_without_secrets(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-    with Workspace.open(tmp_path / "d", secret_key="s3cret-value", metadata_url=url) as ws:
+    with Workspace.open(
+        tmp_path / "d", secret_key="s3cret-value", metadata_url=url, smtp_password="mail-pw-42"
+    ) as ws:
         admin, _ = add_user(ws, "root", "admin")
         root = TestClient(
             create_app(ws),
@@ -326,3 +330,7 @@ def test_settings_for_admins_without_secrets(tmp_path: Path) -> None:
         assert body["secret_key"] == "(set)"
         page = root.get("/admin/settings", headers={"Accept-Language": "en"})
         assert "s3cret-value" not in page.text and "Asia/Shanghai" in page.text
+        assert body["smtp_password"] == "(set)" and "mail-pw-42" not in page.text
+        pg = "postgresql+psycopg://gl:hunter2@db.internal:5432/growthloop"
+        masked = visible_settings(load_settings(tmp_path / "e", metadata_url=pg))
+        assert masked["metadata_url"] == "postgresql+psycopg://gl:***@db.internal:5432/growthloop"

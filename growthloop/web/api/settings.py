@@ -13,13 +13,18 @@ from growthloop.web.security import Admin, workspace_of
 router = APIRouter(prefix="/api", tags=["settings"])
 
 
+SECRET_WORDS = ("password", "secret", "token")
+
+
 def visible_settings(settings: Settings) -> dict[str, Any]:
-    """Every setting as in force; the secret key is never shown, a database password is masked."""
+    """Every setting as in force; secrets are never shown, a database password is masked."""
     out: dict[str, Any] = {}
     for name in Settings.model_fields:
         value = getattr(settings, name)
         if name == "secret_key":
             value = "(set)" if value else "(generated in the data directory)"
+        elif any(word in name for word in SECRET_WORDS):
+            value = "(set)" if value else None
         elif name == "metadata_url":
             url = settings.metadata_database_url
             value = make_url(url).render_as_string(hide_password=True)
