@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    # An offline server: no update checks or other calls home.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+]
 CHART_TIMEOUT_MS = 60_000
 
 
@@ -35,6 +45,25 @@ def chromium_path() -> str | None:
 
 def html_to_pdf(html: str, out: Path) -> Path:
     """Print a standalone report document to `out` as A4 PDF, after its charts are drawn."""
+    # Playwright's sync API refuses to run in a thread with a running asyncio loop (the web
+    # app's, or one a caller left behind), so the printing gets a thread of its own.
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _print(html, out)
+        except BaseException as exc:  # handed to the caller's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=work, name="growthloop-pdf")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return out
+
+
+def _print(html: str, out: Path) -> None:
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -61,4 +90,3 @@ def html_to_pdf(html: str, out: Path) -> Path:
     except PlaywrightError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PdfError(f"printing the report to {out} failed: {first}") from exc
-    return out
