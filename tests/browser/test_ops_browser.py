@@ -118,8 +118,9 @@ def test_a_month_of_plan_content_and_campaign(site: Site, browser: Any, screensh
     overdue = page.locator("#plan-table tr.overdue")
     assert overdue.count() == 1 and "社群秒杀" in overdue.inner_text()
     screenshot(page, "1-plan-overdue")
-    overdue.locator("select[name=status]").select_option("done")
-    page.wait_for_load_state()
+    # The select submits its form on change: wait for that page load, not the current one.
+    with page.expect_navigation():
+        overdue.locator("select[name=status]").select_option("done")
     assert page.locator("#plan-table tr.overdue").count() == 0
 
     # Content: an idea through draft and review to a scheduled day on the calendar.
