@@ -170,3 +170,16 @@ def test_cli_writes_each_format(report_demo: Demo, tmp_path: Path) -> None:  # n
     assert wrong.exit_code == 2 and "--out" in wrong.output
     bad_week = runner.invoke(cli_app, ["report", "weekly", "--data-dir", data_dir, "--week", "x"])
     assert bad_week.exit_code == 2 and "--week" in bad_week.output
+
+
+def test_pdf_and_monthly_xlsx_downloads(report_demo: Demo) -> None:  # noqa: F811
+    client = TestClient(create_app(report_demo.ws))
+    _, password = add_user(report_demo.ws, "download-viewer", "viewer")
+    login(client, "download-viewer", password)
+    pdf = client.get("/reports/weekly.pdf", params={"week": "2026-11-12", "lang": "zh-CN"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "weekly-report-default-2026-11-09.pdf" in pdf.headers["content-disposition"]
+    monthly = client.get("/reports/monthly.xlsx", params={"month": "2026-10", "lang": "en"})
+    assert monthly.status_code == 200, monthly.text
+    assert load_workbook(io.BytesIO(monthly.content)).sheetnames

@@ -90,6 +90,30 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
+def _xlsx_response(request: Request, report: Report) -> Response:
+    """Any report's tables as an Excel workbook download."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_xlsx(
+            report,
+            Path(tmp) / "r.xlsx",
+            locale_of(request),
+            workspace_of(request).settings.currency,
+        )
+        body = out.read_bytes()
+    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+
+
+def _pdf_response(request: Request, report: Report) -> Response:
+    """Any report printed to PDF by Chromium; 503 when no browser can print it."""
+    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            body = html_to_pdf(html, Path(tmp) / "r.pdf").read_bytes()
+        except PdfError as exc:
+            raise HTTPException(503, str(exc)) from None
+    return _download(body, "application/pdf", _filename(report, ".pdf"))
+
+
 @router.get("/reports/weekly.html")
 def weekly_html(
     principal: Viewer, request: Request, project: CurrentProject, week: WeekParam = None
@@ -106,15 +130,7 @@ def weekly_xlsx(
 ) -> Response:
     """The weekly report's tables as an Excel workbook."""
     report = _weekly(request, project, week)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = write_xlsx(
-            report,
-            Path(tmp) / "r.xlsx",
-            locale_of(request),
-            workspace_of(request).settings.currency,
-        )
-        body = out.read_bytes()
-    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+    return _xlsx_response(request, report)
 
 
 @router.get("/reports/weekly.pdf")
@@ -123,14 +139,7 @@ def weekly_pdf(
 ) -> Response:
     """The weekly report printed to PDF by Chromium."""
     report = _weekly(request, project, week)
-    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            out = html_to_pdf(html, Path(tmp) / "r.pdf")
-        except PdfError as exc:
-            raise HTTPException(503, str(exc)) from None
-        body = out.read_bytes()
-    return _download(body, "application/pdf", _filename(report, ".pdf"))
+    return _pdf_response(request, report)
 
 
 def _campaign(request: Request, project: CurrentProject, campaign_id: int) -> CampaignReport:
@@ -152,15 +161,7 @@ def campaign_xlsx(
 ) -> Response:
     """The campaign review's tables as an Excel workbook."""
     report = _campaign(request, project, campaign_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = write_xlsx(
-            report,
-            Path(tmp) / "r.xlsx",
-            locale_of(request),
-            workspace_of(request).settings.currency,
-        )
-        body = out.read_bytes()
-    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+    return _xlsx_response(request, report)
 
 
 @router.get("/reports/campaign/{campaign_id}.pdf")
@@ -169,13 +170,7 @@ def campaign_pdf(
 ) -> Response:
     """The campaign review printed to PDF by Chromium."""
     report = _campaign(request, project, campaign_id)
-    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            body = html_to_pdf(html, Path(tmp) / "r.pdf").read_bytes()
-        except PdfError as exc:
-            raise HTTPException(503, str(exc)) from None
-    return _download(body, "application/pdf", _filename(report, ".pdf"))
+    return _pdf_response(request, report)
 
 
 def _monthly(request: Request, project: CurrentProject, month: str | None) -> MonthlyReport:
@@ -220,15 +215,7 @@ def monthly_xlsx(
 ) -> Response:
     """The monthly review's tables as an Excel workbook."""
     report = _monthly(request, project, month)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = write_xlsx(
-            report,
-            Path(tmp) / "r.xlsx",
-            locale_of(request),
-            workspace_of(request).settings.currency,
-        )
-        body = out.read_bytes()
-    return _download(body, XLSX_TYPE, _filename(report, ".xlsx"))
+    return _xlsx_response(request, report)
 
 
 @router.get("/reports/monthly.pdf")
@@ -237,13 +224,7 @@ def monthly_pdf(
 ) -> Response:
     """The monthly review printed to PDF by Chromium."""
     report = _monthly(request, project, month)
-    html = standalone_html(report, locale_of(request), workspace_of(request).settings.currency)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            body = html_to_pdf(html, Path(tmp) / "r.pdf").read_bytes()
-        except PdfError as exc:
-            raise HTTPException(503, str(exc)) from None
-    return _download(body, "application/pdf", _filename(report, ".pdf"))
+    return _pdf_response(request, report)
 
 
 # Registered after the .xlsx and .pdf routes: "/reports/campaign/3.pdf" must reach those first.
