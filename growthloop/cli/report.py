@@ -166,11 +166,7 @@ def weekly_command(
         if mail is None:
             _print(report, lang.value, currency)
         return
-    try:
-        write_report(report, out, lang.value, currency)
-    except (OSError, RuntimeError) as exc:
-        raise fail(f"--out {out}: {exc}", 1) from exc
-    console.print(f"wrote {out}", highlight=False)
+    _write(report, out, lang.value, currency)
 
 
 @report_app.command("campaign")
@@ -206,11 +202,7 @@ def campaign_command(
     if out is None:
         _print_any(report, lang.value, currency)
         return
-    try:
-        write_report(report, out, lang.value, currency)
-    except (OSError, RuntimeError) as exc:
-        raise fail(f"--out {out}: {exc}", 1) from exc
-    console.print(f"wrote {out}", highlight=False)
+    _write(report, out, lang.value, currency)
 
 
 @report_app.command("monthly")
@@ -252,8 +244,13 @@ def monthly_command(
     if out is None:
         _print_any(report, lang.value, currency)
         return
+    _write(report, out, lang.value, currency)
+
+
+def _write(report: Report, out: Path, locale: str, currency: str) -> None:
+    """Write any report to --out (.html, .pdf or .xlsx) and say where."""
     try:
-        write_report(report, out, lang.value, currency)
+        write_report(report, out, locale, currency)
     except (OSError, RuntimeError) as exc:
         raise fail(f"--out {out}: {exc}", 1) from exc
     console.print(f"wrote {out}", highlight=False)
