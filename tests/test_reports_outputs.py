@@ -170,6 +170,11 @@ def test_cli_writes_each_format(report_demo: Demo, tmp_path: Path) -> None:  # n
     assert wrong.exit_code == 2 and "--out" in wrong.output
     bad_week = runner.invoke(cli_app, ["report", "weekly", "--data-dir", data_dir, "--week", "x"])
     assert bad_week.exit_code == 2 and "--week" in bad_week.output
+    for command in (["weekly"], ["monthly"], ["campaign", "1"]):
+        nope = runner.invoke(
+            cli_app, ["report", *command, "--data-dir", data_dir, "--project", "nope"]
+        )
+        assert nope.exit_code == 2 and "unknown project 'nope'" in nope.output, command
 
 
 def test_pdf_and_monthly_xlsx_downloads(report_demo: Demo) -> None:  # noqa: F811

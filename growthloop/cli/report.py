@@ -24,6 +24,7 @@ from growthloop.reports.schedule import Smtp, WeeklySchedule, email_for, recipie
 from growthloop.reports.scheduled import run_scheduled
 from growthloop.reports.weekly import ReportError, WeeklyReport, weekly_for_project
 from growthloop.reports.weekly_specs import Week
+from growthloop.workspace import Workspace
 
 report_app = typer.Typer(help="Generated reports (运营报告).", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -139,13 +140,9 @@ def weekly_command(
             chosen = Week.containing(date.fromisoformat(week))
         except ValueError:
             raise fail(f"--week: {week!r} is not a date (YYYY-MM-DD)", 2) from None
-    if out is not None and out.suffix.lower() not in SUFFIXES:
-        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+    _check_out(out)
     with open_workspace(data_dir) as ws:
-        slugs = [p.slug for p in ws.projects()]
-        slug = project or ws.settings.default_project
-        if slug not in slugs:
-            raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(slugs)})", 2)
+        slug = _project_slug(ws, project)
         try:
             ctx = QueryContext.for_workspace(ws, slug)
             report = weekly_for_project(ctx, ws, slug, ws.events(slug).con, chosen)
@@ -183,8 +180,7 @@ def campaign_command(
     project: ProjectOpt = None,
 ) -> None:
     """Campaign review (活动复盘): targets vs results, funnel, channel ROI, before/after, users."""
-    if out is not None and out.suffix.lower() not in SUFFIXES:
-        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+    _check_out(out)
     with open_workspace(data_dir) as ws:
         projects = {p.slug: p.id for p in ws.projects()}
         slug = project or ws.settings.default_project
@@ -226,13 +222,9 @@ def monthly_command(
             chosen = date.fromisoformat(f"{month}-01")
         except ValueError:
             raise fail(f"--month: {month!r} is not a month (YYYY-MM)", 2) from None
-    if out is not None and out.suffix.lower() not in SUFFIXES:
-        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+    _check_out(out)
     with open_workspace(data_dir) as ws:
-        slugs = [p.slug for p in ws.projects()]
-        slug = project or ws.settings.default_project
-        if slug not in slugs:
-            raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(slugs)})", 2)
+        slug = _project_slug(ws, project)
         con = ws.events(slug).con
         if chosen is None:
             last_day = last_data_day(con, ws.settings.tz)
@@ -245,6 +237,21 @@ def monthly_command(
         _print_any(report, lang.value, currency)
         return
     _write(report, out, lang.value, currency)
+
+
+def _check_out(out: Path | None) -> None:
+    """--out must name a format we write, before any work is done."""
+    if out is not None and out.suffix.lower() not in SUFFIXES:
+        raise fail(f"--out: {out} must end in {', '.join(SUFFIXES)}", 2)
+
+
+def _project_slug(ws: Workspace, project: str | None) -> str:
+    """The --project slug, or the default project; an unknown one is a usage error."""
+    slugs = [p.slug for p in ws.projects()]
+    slug = project or ws.settings.default_project
+    if slug not in slugs:
+        raise fail(f"--project: unknown project {slug!r} (projects: {', '.join(slugs)})", 2)
+    return slug
 
 
 def _write(report: Report, out: Path, locale: str, currency: str) -> None:
