@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from growthloop.demo.build import build_demo
 from growthloop.workspace import Workspace
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,3 +69,20 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'metadata.sqlite'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo (seed 0, last day 2026-11-23), built once per test run. Its event store is
+    shared by every test that uses it: read it, never write to it."""
+    path = tmp_path_factory.mktemp("small_demo") / "data"
+    with Workspace.open(path) as ws:
+        build_demo(ws, "small", 0, date(2026, 11, 23))
+    return path
+
+
+@pytest.fixture
+def demo_ws(demo_dir: Path, metadata_url: str) -> Iterator[Workspace]:
+    """The small demo's event store with a fresh metadata database (SQLite, then PostgreSQL)."""
+    with Workspace.open(demo_dir, metadata_url=metadata_url) as ws:
+        yield ws

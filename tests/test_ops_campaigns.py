@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from growthloop.accounts import add_user, create_token
-from growthloop.demo.build import build_demo
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 
@@ -31,21 +29,6 @@ BUDGET = {
     "edm": 100,
     "push": 100,
 }
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small demo (seed 0, last day 2026-11-23) built once."""
-    path = tmp_path_factory.mktemp("ops_campaign_demo") / "data"
-    with Workspace.open(path) as ws:
-        build_demo(ws, "small", 0, DEMO_END)
-    return path
-
-
-@pytest.fixture
-def demo_ws(demo_dir: Path, metadata_url: str) -> Iterator[Workspace]:
-    with Workspace.open(demo_dir, metadata_url=metadata_url) as ws:
-        yield ws
 
 
 def client(ws: Workspace, app: object, role: str) -> TestClient:

@@ -4,35 +4,18 @@ week, and a published piece's results against the demo's content_metrics rows.""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from datetime import UTC, date
+from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from fastapi.testclient import TestClient
 
 from growthloop.accounts import add_user, create_token
-from growthloop.demo.build import build_demo
 from growthloop.ops.content_results import METRICS
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ops_content_demo") / "data"
-    with Workspace.open(path) as ws:
-        build_demo(ws, "small", 0, date(2026, 11, 23))
-    return path
-
-
-@pytest.fixture
-def demo_ws(demo_dir: Path, metadata_url: str) -> Iterator[Workspace]:
-    with Workspace.open(demo_dir, metadata_url=metadata_url) as ws:
-        yield ws
 
 
 def client(ws: Workspace, role: str) -> TestClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm.exc import StaleDataError
 
 from growthloop.accounts import add_user, create_token
-from growthloop.demo.build import build_demo
 from growthloop.ops import audit, goals
 from growthloop.ops.measure import Actual
 from growthloop.ops.models import Goal
@@ -123,22 +121,6 @@ def test_progress_by_how_the_metric_grows() -> None:
     assert ended.forecast == 55.0 and ended.elapsed_days == 92
     before = progress(None, 920.0, quarter, date(2026, 9, 1))
     assert before.actual is None and before.pace is None
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small demo (seed 0, last day 2026-11-23) built once."""
-    path = tmp_path_factory.mktemp("ops_demo") / "data"
-    with Workspace.open(path) as ws:
-        build_demo(ws, "small", 0, DEMO_END)
-    return path
-
-
-@pytest.fixture
-def demo_ws(demo_dir: Path, metadata_url: str) -> Iterator[Workspace]:
-    """The demo's event store with a metadata database on SQLite or PostgreSQL."""
-    with Workspace.open(demo_dir, metadata_url=metadata_url) as ws:
-        yield ws
 
 
 def client(ws: Workspace, app: object, role: str) -> TestClient:

@@ -6,36 +6,18 @@ from __future__ import annotations
 import secrets
 import statistics
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from fastapi.testclient import TestClient
 
 from growthloop.accounts import add_user, create_token
-from growthloop.demo.build import build_demo
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEMO_END = date(2026, 11, 23)
 OUTAGE = date(2026, 10, 12)
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ops_today_demo") / "data"
-    with Workspace.open(path) as ws:
-        build_demo(ws, "small", 0, DEMO_END)
-    return path
-
-
-@pytest.fixture
-def demo_ws(demo_dir: Path, metadata_url: str) -> Iterator[Workspace]:
-    with Workspace.open(demo_dir, metadata_url=metadata_url) as ws:
-        yield ws
 
 
 def test_today_tasks_campaigns_and_anomalies(demo_ws: Workspace) -> None:

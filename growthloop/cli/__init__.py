@@ -3,9 +3,13 @@
 from growthloop.cli import (  # noqa: F401 - registers commands
     data,
     demo,
+    export,
     keys,
+    outreach,
+    points,
     query,
     report,
+    segments,
     status,
     web,
 )

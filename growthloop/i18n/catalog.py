@@ -1,4 +1,5 @@
-"""Message catalogues: one flat JSON object per locale (`zh_CN.json`, `en.json`) in this package."""
+"""Message catalogues: one flat JSON object per locale (`zh_CN.json`, `en.json`) in this package,
+plus one part per capability in `zh_CN/*.json` and `en/*.json` (a key may be defined once)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,18 @@ _FILES = {"zh-CN": "zh_CN.json", "en": "en.json"}
 @cache
 def catalogue(locale: str) -> dict[str, str]:
     """The messages of a locale, loaded once."""
-    path = Path(__file__).parent / _FILES[locale]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"{path}: a catalogue is one JSON object of string messages")
-    return data
+    main = Path(__file__).parent / _FILES[locale]
+    parts = sorted((main.parent / main.stem).glob("*.json"))
+    messages: dict[str, str] = {}
+    for path in [main, *parts]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"{path}: a catalogue is one JSON object of string messages")
+        twice = sorted(set(messages) & set(data))
+        if twice:
+            raise ValueError(f"{path}: keys already defined in another part: {twice}")
+        messages.update(data)
+    return messages
 
 
 class Translator:

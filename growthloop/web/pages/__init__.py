@@ -9,10 +9,16 @@ from growthloop.web.pages import (
     campaigns,
     content_calendar,
     dashboards,
+    feedback,
     goals,
+    growth,
+    models,
+    outreach,
     overview,
     plans,
+    referral,
     reports,
+    segments,
     today,
 )
 
@@ -28,4 +34,10 @@ ROUTERS: list[APIRouter] = [
     campaigns.router,
     today.router,
     content_calendar.router,
+    segments.router,
+    models.router,
+    outreach.router,
+    growth.router,
+    referral.router,
+    feedback.router,
 ]

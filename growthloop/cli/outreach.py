@@ -1,0 +1,5 @@
+"""`growthloop outreach`: send due outreach messages."""
+
+from __future__ import annotations
+
+from growthloop.cli.app import app  # noqa: F401 - commands register on the shared app

@@ -1,0 +1,12 @@
+"""Periodic jobs: what `growthloop serve` runs in the background and cron can run instead.
+
+Each entry names a function `job(ws: Workspace, now_utc: datetime) -> object` that does the work
+that is due at `now_utc` (naive UTC) for every project and returns what it did. A job must be
+idempotent: running it twice at the same moment, or after a crash half-way, does nothing twice.
+"""
+
+from __future__ import annotations
+
+JOBS: dict[str, str] = {
+    "weekly_report": "growthloop.reports.scheduled:run_scheduled",
+}

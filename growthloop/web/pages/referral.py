@@ -1,0 +1,7 @@
+"""Referral pages (老带新)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,7 @@
+"""Segment pages (用户分群)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
