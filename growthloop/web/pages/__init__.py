@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from growthloop.web.pages import (
     account,
     admin,
+    analysis,
     auth,
     campaigns,
     content_calendar,
@@ -40,4 +41,5 @@ ROUTERS: list[APIRouter] = [
     growth.router,
     referral.router,
     feedback.router,
+    analysis.router,
 ]
