@@ -17,6 +17,7 @@ from growthloop.cli.app import DataDir, ProjectOpt, app, console, fail, open_wor
 from growthloop.i18n import Formatter, translator
 from growthloop.ops.audit import NotFound
 from growthloop.ops.campaigns import get_campaign
+from growthloop.ops.lessons import lesson_answers
 from growthloop.reports.campaign import build_campaign
 from growthloop.reports.document import Report
 from growthloop.reports.monthly import build_monthly, last_complete_month
@@ -193,7 +194,8 @@ def campaign_command(
         con = ws.events(slug).con
         last_day = last_data_day(con, ws.settings.tz) or campaign.end_date
         ctx = QueryContext.for_workspace(ws, slug)
-        report = build_campaign(ctx, con, campaign, slug, ws.settings.currency, last_day)
+        lessons = lesson_answers(ws, projects[slug], campaign_id)
+        report = build_campaign(ctx, con, campaign, slug, ws.settings.currency, last_day, lessons)
         currency = ws.settings.currency
     if out is None:
         _print_any(report, lang.value, currency)

@@ -12,6 +12,7 @@ from analytics specs that the report records, run with "now" pinned to `as_of`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -260,17 +261,32 @@ def _users(campaign_only: RetentionResult, everyone: RetentionResult) -> Section
     return Section("campaign_users", (finding,), table, ("retention_campaign", "retention_all"))
 
 
-def _lessons() -> Section:
-    prompts = tuple((f"lesson_{k}", "") for k in ("worked", "failed", "next"))
+# Stored lesson field -> the question's catalogue term (report.term.*).
+_LESSON_TERMS = {"worked": "lesson_worked", "failed": "lesson_failed", "next_steps": "lesson_next"}
+
+
+def _lessons(answers: Mapping[str, str] | None = None) -> Section:
+    """The team's lessons (growthloop.ops.lessons) under the three questions; a prompt to fill
+    them in while nothing is written."""
+    answers = answers or {}
+    prompts = tuple((term, answers.get(f, "").strip()) for f, term in _LESSON_TERMS.items())
     table = Table(("question", "answer"), ("term", "text"), prompts)
-    return Section("campaign_lessons", (Finding("campaign_lessons"),), table, ())
+    written = sum(1 for _, text in prompts if text)
+    finding = (
+        Finding("campaign_lessons_written", {"answered": Value("int", written),
+                                             "questions": Value("int", len(prompts))})
+        if written
+        else Finding("campaign_lessons")
+    )  # fmt: skip
+    return Section("campaign_lessons", (finding,), table, (), facts={"answered": written})
 
 
 def build_campaign(
     ctx: QueryContext, cursor: duckdb.DuckDBPyConnection, campaign: Campaign, project: str,
-    currency: str, last_data_day: date,
+    currency: str, last_data_day: date, lessons: Mapping[str, str] | None = None,
 ) -> CampaignReport:  # fmt: skip
-    """Review `campaign` with the data up to `last_data_day` (after-window clamped to it)."""
+    """Review `campaign` with the data up to `last_data_day` (after-window clamped to it);
+    `lessons`: the team's stored answers (`growthloop.ops.lessons.lesson_answers`)."""
     first, last = campaign.warmup_date, campaign.end_date
     days = (last - first).days + 1
     after_end = min(last + timedelta(days=days), max(last_data_day, last))
@@ -300,7 +316,7 @@ def build_campaign(
         _channels(mon, orders),
         _before_after(trend, days),
         _users(ret_c, ret_all),
-        _lessons(),
+        _lessons(lessons),
     )
     return CampaignReport(project, campaign.key, campaign.name, first, last, pinned.now_utc,
                           ctx.tz.key, specs, sections)  # fmt: skip

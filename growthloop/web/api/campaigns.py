@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from growthloop.ops import audit, campaigns
+from growthloop.ops import audit, campaigns, lessons
 from growthloop.ops.campaign_monitor import Monitor, monitor
 from growthloop.ops.models import Campaign, CampaignTask
 from growthloop.web.api.goals import errors, today
@@ -223,3 +223,54 @@ def campaign_history(
     """Who changed the plan, when, and what (oldest first)."""
     ws = workspace_of(request)
     return [audit.entry_out(e) for e in audit.history(ws, project.id, "campaign", campaign_id)]
+
+
+class LessonsIn(BaseModel):
+    """The review's lessons: the answers to change, and the version the edit started from."""
+
+    version: int = Field(description="The version your edit started from; 0 for the first save.")
+    worked: str | None = Field(default=None, max_length=lessons.MAX_LESSON)
+    failed: str | None = Field(default=None, max_length=lessons.MAX_LESSON)
+    next_steps: str | None = Field(default=None, max_length=lessons.MAX_LESSON)
+
+
+def lessons_out(campaign_id: int, found: lessons.CampaignLessons | None) -> dict[str, Any]:
+    """A campaign's lessons; version 0 and empty answers while nobody wrote any."""
+    if found is None:
+        return {"campaign_id": campaign_id, **{f: "" for f in lessons.LESSON_FIELDS},
+                "version": 0, "updated_by": None, "updated_at": None}  # fmt: skip
+    return {
+        "campaign_id": campaign_id,
+        **found.answers(),
+        "version": found.version,
+        "updated_by": found.updated_by,
+        "updated_at": found.updated_at.isoformat(),
+    }
+
+
+@router.get("/{campaign_id}/lessons")
+def campaign_lessons(
+    principal: Viewer, request: Request, project: CurrentProject, campaign_id: int
+) -> dict[str, Any]:
+    """The lessons the team wrote for the campaign review (what worked, what did not, next)."""
+    with errors():
+        found = lessons.get_lessons(workspace_of(request), project.id, campaign_id)
+    return lessons_out(campaign_id, found)
+
+
+@router.put("/{campaign_id}/lessons")
+def save_campaign_lessons(
+    principal: Operator,
+    request: Request,
+    project: CurrentProject,
+    campaign_id: int,
+    body: LessonsIn,
+) -> dict[str, Any]:
+    """Write the review's lessons; 409 when someone saved them since `version`."""
+    values = body.model_dump(exclude_unset=True, exclude={"version"})
+    values = {k: v for k, v in values.items() if v is not None}
+    with errors():
+        saved = lessons.save_lessons(
+            workspace_of(request), project.id, principal.account, campaign_id, body.version, values
+        )
+    return lessons_out(campaign_id, saved)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from growthloop.ops import campaigns
+from growthloop.ops import campaigns, lessons
 from growthloop.ops.targets import TargetError
 from growthloop.web.api.campaigns import live_monitor
 from growthloop.web.api.goals import today
@@ -132,6 +132,7 @@ def campaign_page(
             "tasks": campaigns.tasks_of(ws, campaign.id),
             "monitor": live_monitor(request, project, campaign),
             "today": day,
+            "lessons": lessons.get_lessons(ws, project.id, campaign.id),
         },
     )
 
@@ -150,5 +151,25 @@ def tick_task(
     with page_errors():
         campaigns.update_task(
             workspace_of(request), project.id, principal.account, task_id, version, {"done": done}
+        )
+    return RedirectResponse(f"/campaigns/{campaign_id}?project={project.slug}", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/lessons")
+def save_lessons(
+    principal: Operator,
+    request: Request,
+    project: CurrentProject,
+    campaign_id: int,
+    version: Annotated[int, Form()],
+    worked: Annotated[str, Form(max_length=lessons.MAX_LESSON)] = "",
+    failed: Annotated[str, Form(max_length=lessons.MAX_LESSON)] = "",
+    next_steps: Annotated[str, Form(max_length=lessons.MAX_LESSON)] = "",
+) -> Response:
+    """Save the campaign review's lessons (what worked, what did not, what next)."""
+    values = {"worked": worked, "failed": failed, "next_steps": next_steps}
+    with page_errors():
+        lessons.save_lessons(
+            workspace_of(request), project.id, principal.account, campaign_id, version, values
         )
     return RedirectResponse(f"/campaigns/{campaign_id}?project={project.slug}", status_code=303)

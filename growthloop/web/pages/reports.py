@@ -16,6 +16,7 @@ from growthloop.analytics import QueryContext
 from growthloop.analytics.kpis import last_data_day
 from growthloop.ops.audit import NotFound
 from growthloop.ops.campaigns import get_campaign
+from growthloop.ops.lessons import lesson_answers
 from growthloop.reports.campaign import CampaignReport, build_campaign
 from growthloop.reports.document import Report
 from growthloop.reports.html import report_view, standalone_html
@@ -152,7 +153,10 @@ def _campaign(request: Request, project: CurrentProject, campaign_id: int) -> Ca
         now = datetime.now(UTC).replace(tzinfo=None)
         ctx = QueryContext(ibis.duckdb.from_connection(cursor), ws.settings.tz, now)
         last_day = last_data_day(cursor, ws.settings.tz) or campaign.end_date
-        return build_campaign(ctx, cursor, campaign, project.slug, ws.settings.currency, last_day)
+        lessons = lesson_answers(ws, project.id, campaign_id)
+        return build_campaign(
+            ctx, cursor, campaign, project.slug, ws.settings.currency, last_day, lessons
+        )
 
 
 @router.get("/reports/campaign/{campaign_id}.xlsx")
