@@ -12,13 +12,20 @@ import ibis
 import ibis.expr.types as ir
 
 from growthloop.analytics.dates import ResolvedRange, resolve_range
-from growthloop.analytics.filters import all_filters, needs_persons, with_persons
-from growthloop.analytics.segments import segment_people
+from growthloop.analytics.filters import (
+    all_filters,
+    needs_persons,
+    segment_column,
+    with_persons,
+)
+from growthloop.analytics.segments import SavedSegmentSource, people_table, segment_people
 from growthloop.analytics.spec import (
+    NONE,
     DateRange,
     Filter,
     PropertyFilter,
     PropertyRef,
+    SavedSegmentFilter,
     SegmentDefinition,
     SegmentFilter,
 )
@@ -62,15 +69,20 @@ class QueryContext:
     backend: ibis.BaseBackend
     tz: ZoneInfo
     now_utc: datetime
+    saved: SavedSegmentSource | None = None
+    """The project's saved segments, for `segment_id` filters, conditions and breakdowns."""
 
     @classmethod
     def for_workspace(
         cls, ws: Workspace, project: str | None = None, now_utc: datetime | None = None
     ) -> QueryContext:
         """Run on a project's DuckDB event store (sharing the workspace's open connection)."""
+        from growthloop.analytics.saved_segments_query import WorkspaceSegments
+
         con = ws.events(project).con
         now = now_utc or datetime.now(UTC).replace(tzinfo=None)
-        return cls(ibis.duckdb.from_connection(con), ws.settings.tz, now)
+        saved = WorkspaceSegments.for_slug(ws, project or ws.settings.default_project, now)
+        return cls(ibis.duckdb.from_connection(con), ws.settings.tz, now, saved)
 
     def resolve(self, date_range: DateRange) -> ResolvedRange:
         """The range in this context's time zone; SpecError (field date_range) if it is not one."""
@@ -92,7 +104,28 @@ class QueryContext:
 
     def segment(self, definition: SegmentDefinition) -> ir.Table:
         """person_id of the people in a segment, evaluated at `now_utc`."""
-        return segment_people(definition, self.events(), self.persons(), self.now_utc)
+        return segment_people(definition, self.events(), self.persons(), self.now_utc, self)
+
+    def saved_segments(self) -> SavedSegmentSource:
+        """The project's saved segments; SpecError when this context has none."""
+        if self.saved is None:
+            raise SpecError(
+                [Problem("segment_id", "segment_id", "saved segments need a project workspace")]
+            )
+        return self.saved
+
+    def segment_labels(self, ref: PropertyRef) -> ir.Table:
+        """(person_id, label) of a `segment` breakdown: each person's first listed segment."""
+        saved, first = self.saved_segments(), dict[str, str]()
+        names = [saved.name(sid) for sid in ref.segment_ids]
+        for sid, name in zip(ref.segment_ids, names, strict=True):
+            label = name if names.count(name) == 1 else f"{name} (#{sid})"
+            for pid in saved.member_ids(sid):
+                first.setdefault(pid, label)
+        return ibis.memtable(
+            {"_segment_person": list(first), "_segment_label": list(first.values())},
+            schema={"_segment_person": "string", "_segment_label": "string"},
+        )
 
     def scoped_events(
         self,
@@ -104,6 +137,7 @@ class QueryContext:
         """Events in [start_utc, end_utc) passing `filters` (property conditions and segments),
         joined with person properties when a filter or one of `extra_refs` (breakdowns, step
         filters) needs them."""
+        filters, extra_refs = list(filters), list(extra_refs)
         conditions = [f for f in filters if isinstance(f, PropertyFilter)]
         segments = [f for f in filters if isinstance(f, SegmentFilter)]
         events = self.events()
@@ -115,6 +149,17 @@ class QueryContext:
             people = self.segment(flt.segment)
             join = events.anti_join if flt.negate else events.semi_join
             events = join(people, "person_id")
+        for saved in (f for f in filters if isinstance(f, SavedSegmentFilter)):
+            members = people_table(self.saved_segments().member_ids(saved.segment_id))
+            events = (events.anti_join if saved.negate else events.semi_join)(members, "person_id")
+        breakdowns = {r.key: r for r in extra_refs if r is not None and r.type == "segment"}
+        for ref in breakdowns.values():
+            labels = self.segment_labels(ref)
+            joined = events.left_join(labels, events.person_id == labels._segment_person)
+            label = joined._segment_label.fill_null(NONE)
+            events = joined.drop("_segment_person", "_segment_label").mutate(
+                **{segment_column(ref): label}
+            )
         if needs_persons([*conditions, *extra_refs]):
             events = with_persons(events, self.persons())
         if conditions:

@@ -31,6 +31,11 @@ def with_persons(events: ir.Table, persons: ir.Table) -> ir.Table:
     return joined.drop("_person")
 
 
+def segment_column(ref: PropertyRef) -> str:
+    """Column under which the context joins a `segment` breakdown's value onto events."""
+    return "_segments_" + ref.key.replace(",", "_")
+
+
 def _json(table: ir.Table, ref: PropertyRef) -> ir.JSONValue:
     column = table.properties if ref.type == "event" else table[PERSON_PROPERTIES]
     return column[ref.key]
@@ -38,6 +43,9 @@ def _json(table: ir.Table, ref: PropertyRef) -> ir.JSONValue:
 
 def text_value(table: ir.Table, ref: PropertyRef) -> ir.StringValue:
     """The property as text; null when the row does not have it."""
+    if ref.type == "segment":
+        segment_label: ir.StringValue = table[segment_column(ref)]
+        return segment_label
     if ref.type == "column":
         column = table[ref.key]
         return column if column.type().is_string() else column.cast("string")

@@ -3,9 +3,10 @@ table of person_id that every analysis can use as a filter (a `segment` entry in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import ibis
 import ibis.expr.types as ir
@@ -15,24 +16,51 @@ from growthloop.analytics.filters import all_filters, filter_expr, with_persons
 from growthloop.analytics.results import ResultTable, plain
 from growthloop.analytics.spec import (
     BehaviourCondition,
+    FunnelCondition,
+    InSegmentCondition,
     PersonCondition,
     SegmentDefinition,
     SpecModel,
 )
-from growthloop.analytics.validation import Rule
+from growthloop.analytics.validation import Problem, Rule, SpecError
 
 if TYPE_CHECKING:  # the context uses segment_people, so only the type is imported here
     from growthloop.analytics.context import QueryContext
 
 
+class SavedSegmentSource(Protocol):
+    """What a query context knows about a project's saved segments (saved_segments_query.py)."""
+
+    def definition(self, segment_id: int) -> SegmentDefinition | None:
+        """The rule of a rule segment; None for a static one (SpecError if there is none)."""
+        ...
+
+    def member_ids(self, segment_id: int) -> Sequence[str]:
+        """The last computed members (computed first if never)."""
+        ...
+
+    def name(self, segment_id: int) -> str: ...
+
+
+def people_table(person_ids: Sequence[str]) -> ir.Table:
+    """An in-memory table of person_ids (how a stored membership enters a query)."""
+    return ibis.memtable({"person_id": list(person_ids)}, schema={"person_id": "string"})
+
+
 def segment_people(
-    definition: SegmentDefinition, events: ir.Table, persons: ir.Table, now_utc: datetime
+    definition: SegmentDefinition,
+    events: ir.Table,
+    persons: ir.Table,
+    now_utc: datetime,
+    ctx: QueryContext | None = None,
+    _visiting: tuple[int, ...] = (),
 ) -> ir.Table:
     """person_id of everyone in the segment. Everyone = people in the persons table or with
-    events; "did not" conditions are taken against everyone."""
+    events; "did not" conditions are taken against everyone. Funnel and `in segment`
+    conditions need `ctx` (the funnel machinery and the project's saved segments)."""
     everyone = events.select("person_id").union(persons.select("person_id"), distinct=True)
     parts = [
-        _condition(c, events, persons, everyone, now_utc).select(
+        _any_condition(c, events, persons, everyone, now_utc, ctx, _visiting).select(
             person_id=ibis._.person_id.cast("string")  # one schema for every part's union
         )
         for c in definition.conditions
@@ -43,6 +71,57 @@ def segment_people(
     for part in parts[1:]:
         result = result.semi_join(part, "person_id")
     return result.select("person_id").distinct()
+
+
+def _any_condition(
+    condition: BehaviourCondition | PersonCondition | FunnelCondition | InSegmentCondition,
+    events: ir.Table,
+    persons: ir.Table,
+    everyone: ir.Table,
+    now_utc: datetime,
+    ctx: QueryContext | None,
+    visiting: tuple[int, ...],
+) -> ir.Table:
+    if isinstance(condition, BehaviourCondition | PersonCondition):
+        return _condition(condition, events, persons, everyone, now_utc)
+    if ctx is None:
+        raise ValueError(f"a {condition.type!r} condition needs a query context")
+    if isinstance(condition, FunnelCondition):
+        did = _funnel_people(condition, ctx)
+    else:
+        did = _saved_people(condition, events, persons, now_utc, ctx, visiting)
+    return everyone.anti_join(did, "person_id") if condition.negate else did
+
+
+def _funnel_people(condition: FunnelCondition, ctx: QueryContext) -> ir.Table:
+    from growthloop.analytics.funnels import Funnel, FunnelSpec, FunnelStep
+
+    spec = FunnelSpec(
+        steps=tuple(FunnelStep(event=s.event or "", filters=s.filters) for s in condition.steps),
+        mode=condition.mode,
+        window=condition.window,
+        date_range=condition.date_range,
+        filters=condition.filters,
+    )
+    return Funnel(spec, ctx).people(condition.step, dropped=condition.dropped)
+
+
+def _saved_people(
+    condition: InSegmentCondition,
+    events: ir.Table,
+    persons: ir.Table,
+    now_utc: datetime,
+    ctx: QueryContext,
+    visiting: tuple[int, ...],
+) -> ir.Table:
+    sid = condition.segment_id
+    if sid in visiting:
+        chain = " -> ".join(str(s) for s in (*visiting, sid))
+        raise SpecError([Problem("segment_cycle", "segment_id", f"segments in a cycle: {chain}")])
+    rule = ctx.saved_segments().definition(sid)
+    if rule is None:
+        return people_table(ctx.saved_segments().member_ids(sid))
+    return segment_people(rule, events, persons, now_utc, ctx, (*visiting, sid))
 
 
 def _condition(

@@ -7,6 +7,7 @@ silently ignored setting.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -31,15 +32,20 @@ Operator = Literal[
     "is_set",
     "is_not_set",
 ]
-PropertySource = Literal["event", "person", "column"]
+PropertySource = Literal["event", "person", "column", "segment"]
 """Where a property lives: the event's `properties` JSON, the person's `properties` JSON, or a
-materialised column of the events table (channel, os, utm_source, revenue, ...)."""
+materialised column of the events table (channel, os, utm_source, revenue, ...). `segment`
+(breakdowns only): the key lists saved segment ids ("3" or "3,7"); the value is the name of the
+first of them the person is in."""
 
 Scalar = str | int | float | bool
 
 # Columns of the events table a filter or breakdown may name directly. Internal bookkeeping
 # columns (properties JSON itself, inserted_at) are left out on purpose.
 EVENT_COLUMNS: frozenset[str] = frozenset(EVENTS.column_names) - {"properties", "inserted_at"}
+
+SEGMENT_KEY = re.compile(r"[1-9][0-9]{0,9}(,[1-9][0-9]{0,9}){0,99}")
+"""Key of a `segment` breakdown: saved segment ids separated by commas."""
 
 OTHER = "$other"
 """Breakdown value that collects everything outside the top N."""
@@ -64,7 +70,17 @@ class PropertyRef(SpecModel):
         if self.type == "column" and self.key not in EVENT_COLUMNS:
             known = ", ".join(sorted(EVENT_COLUMNS))
             raise ValueError(f"unknown events column {self.key!r} (known columns: {known})")
+        if self.type == "segment" and not SEGMENT_KEY.fullmatch(self.key):
+            raise ValueError(
+                f"a segment breakdown's key lists saved segment ids like '3' or '3,7',"
+                f" not {self.key!r}"
+            )
         return self
+
+    @property
+    def segment_ids(self) -> tuple[int, ...]:
+        """The saved segment ids of a `segment` breakdown, in order."""
+        return tuple(int(x) for x in self.key.split(",")) if self.type == "segment" else ()
 
 
 class PropertyFilter(PropertyRef):
@@ -77,6 +93,10 @@ class PropertyFilter(PropertyRef):
     @model_validator(mode="after")
     def _value_fits_operator(self) -> PropertyFilter:
         op, value = self.operator, self.value
+        if self.type == "segment":
+            raise ValueError(
+                'filter by a saved segment with {"type": "segment", "segment_id": N}'
+            )
         if op in ("is_set", "is_not_set"):
             if value is not None:
                 raise ValueError(f"operator {op!r} takes no value")
@@ -134,7 +154,11 @@ class SegmentDefinition(SpecModel):
 
     match: Literal["all", "any"] = "all"
     conditions: tuple[
-        Annotated[BehaviourCondition | PersonCondition, Field(discriminator="type")], ...
+        Annotated[
+            BehaviourCondition | PersonCondition | FunnelCondition | InSegmentCondition,
+            Field(discriminator="type"),
+        ],
+        ...,
     ] = Field(min_length=1)
 
 
@@ -146,7 +170,16 @@ class SegmentFilter(SpecModel):
     negate: bool = False
 
 
-Filter = PropertyFilter | SegmentFilter
+class SavedSegmentFilter(SpecModel):
+    """Keep only events of people in saved segment `segment_id` as last computed (with
+    `negate`, of people not in it)."""
+
+    type: Literal["segment"]
+    segment_id: int = Field(ge=1)
+    negate: bool = False
+
+
+Filter = PropertyFilter | SegmentFilter | SavedSegmentFilter
 """What an analysis's `filters` may hold: property conditions and segments."""
 
 
@@ -188,3 +221,39 @@ class Window(SpecModel):
     @property
     def seconds(self) -> int:
         return self.value * UNIT_SECONDS[self.unit]
+
+
+class InSegmentCondition(SpecModel):
+    """In (with `negate`: not in) saved segment `segment_id`: a rule segment's definition is
+    evaluated at the same moment, a static segment's list is taken as stored."""
+
+    type: Literal["segment"]
+    segment_id: int = Field(ge=1)
+    negate: bool = False
+
+
+class FunnelCondition(SpecModel):
+    """Reached step `step` (1-based) of a funnel over `date_range`, as the funnel analysis
+    counts it; with `dropped`, reached it and went no further; with `negate`, everyone else."""
+
+    type: Literal["funnel"]
+    steps: tuple[EventSelector, ...] = Field(min_length=2, max_length=20)
+    step: int = Field(ge=1)
+    dropped: bool = False
+    mode: Literal["ordered", "strict", "unordered"] = "ordered"
+    window: Window = Window(value=14, unit="day")
+    date_range: DateRange = DateRange(date_from="-30d")
+    filters: tuple[PropertyFilter, ...] = ()
+    negate: bool = False
+
+    @model_validator(mode="after")
+    def _step_of_funnel(self) -> FunnelCondition:
+        if any(s.event is None for s in self.steps):
+            raise ValueError("every funnel step names an event")
+        if self.step > len(self.steps):
+            raise ValueError(f"step {self.step}: this funnel has steps 1 to {len(self.steps)}")
+        return self
+
+
+SegmentDefinition.model_rebuild()
+SegmentFilter.model_rebuild()
