@@ -4,6 +4,7 @@ from growthloop.cli import (  # noqa: F401 - registers commands
     data,
     demo,
     export,
+    jobs,
     keys,
     outreach,
     points,

@@ -40,10 +40,18 @@ def serve(
         str,
         typer.Option(help="Proxies trusted for X-Forwarded-For/-Proto (comma-separated IPs)."),
     ] = "127.0.0.1",
+    jobs: Annotated[
+        bool,
+        typer.Option(help="Run the periodic jobs (growthloop jobs list) in the background."),
+    ] = True,
+    jobs_interval: Annotated[
+        float, typer.Option(help="Seconds between two rounds of the periodic jobs.", min=1)
+    ] = 60.0,
 ) -> None:
     """Run the web app and the JSON API (docs at /api/docs)."""
     import uvicorn
 
+    from growthloop.scheduler import JobRunner, log_to_console
     from growthloop.web.app import create_app
 
     with open_workspace(data_dir) as ws:
@@ -57,6 +65,10 @@ def serve(
         console.print(
             f"growthloop on http://{host}:{port}/ (data: {ws.settings.data_dir.resolve()})"
         )
+        runner = JobRunner(ws, jobs_interval) if jobs else None
+        if runner:
+            log_to_console()
+            runner.start()
         uvicorn.run(
             create_app(ws, secure_cookies=secure_cookies),
             host=host,
@@ -65,6 +77,8 @@ def serve(
             forwarded_allow_ips=forwarded_allow_ips,
             log_level="info",
         )
+        if runner:
+            runner.stop(timeout=30)
 
 
 @users_app.command("add")

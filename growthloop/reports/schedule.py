@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
@@ -117,11 +117,21 @@ def send(message: EmailMessage, smtp: Smtp, timeout: float = 30.0) -> None:
         client.send_message(message)
 
 
+BuildReport = Callable[[Week], WeeklyReport]
+"""Makes the report of a week; `weekly.weekly_for_project` bound to a workspace gives the same
+report as the web page and the CLI (with the goal and paid-source sections)."""
+
+
 def deliver_weekly(
-    ctx: QueryContext, schedule: WeeklySchedule, smtp: Smtp, run_utc: datetime
+    ctx: QueryContext,
+    schedule: WeeklySchedule,
+    smtp: Smtp,
+    run_utc: datetime,
+    build: BuildReport | None = None,
 ) -> WeeklyReport:
     """Build the run's report, print it to PDF and mail it to the schedule's recipients."""
-    report = build_weekly(ctx, schedule.week_for(run_utc), schedule.project)
+    week = schedule.week_for(run_utc)
+    report = build(week) if build else build_weekly(ctx, week, schedule.project)
     with tempfile.TemporaryDirectory() as tmp:
         html = standalone_html(report, schedule.locale, schedule.currency)
         pdf = html_to_pdf(html, Path(tmp) / "report.pdf").read_bytes()
@@ -135,6 +145,7 @@ def run_due(
     smtp: Smtp,
     last_run_utc: datetime | None,
     now_utc: datetime,
+    build: BuildReport | None = None,
 ) -> datetime | None:
     """Deliver when a scheduled moment passed after `last_run_utc`; returns that moment (store
     it as the new last run), or None when nothing was due. Missed runs are not repeated: only
@@ -142,7 +153,7 @@ def run_due(
     due = schedule.latest_run(now_utc)
     if last_run_utc is not None and due <= last_run_utc:
         return None
-    deliver_weekly(ctx, schedule, smtp, due)
+    deliver_weekly(ctx, schedule, smtp, due, build)
     return due
 
 

@@ -12,7 +12,15 @@ from pathlib import Path
 
 from growthloop.analytics import QueryContext
 from growthloop.config import Settings
-from growthloop.reports.schedule import Smtp, WeeklySchedule, recipients_of, run_due
+from growthloop.reports.schedule import (
+    BuildReport,
+    Smtp,
+    WeeklySchedule,
+    recipients_of,
+    run_due,
+)
+from growthloop.reports.weekly import WeeklyReport, weekly_for_project
+from growthloop.reports.weekly_specs import Week
 from growthloop.workspace import Workspace
 
 
@@ -64,6 +72,16 @@ def _record(settings: Settings, project: str, ran: datetime) -> None:
     tmp.replace(path)  # atomic: a crash leaves the old or the new state, never half of one
 
 
+def _same_as_web(ctx: QueryContext, ws: Workspace, project: str) -> BuildReport:
+    """The report the web page and `growthloop report weekly` show: with the goal section and
+    the paid sources' ROI, which `build_weekly` alone leaves out."""
+
+    def build(week: Week) -> WeeklyReport:
+        return weekly_for_project(ctx, ws, project, ws.events(project).con, week)
+
+    return build
+
+
 def run_scheduled(ws: Workspace, now_utc: datetime | None = None) -> list[tuple[str, datetime]]:
     """Deliver every project's weekly report that is due; returns (project, run) per delivery."""
     now = now_utc or datetime.now(UTC).replace(tzinfo=None)
@@ -74,7 +92,10 @@ def run_scheduled(ws: Workspace, now_utc: datetime | None = None) -> list[tuple[
             continue
         schedule, smtp = found
         ctx = QueryContext.for_workspace(ws, project.slug)
-        ran = run_due(ctx, schedule, smtp, last_run(ws.settings, project.slug), now)
+        ran = run_due(
+            ctx, schedule, smtp, last_run(ws.settings, project.slug), now,
+            _same_as_web(ctx, ws, project.slug),
+        )  # fmt: skip
         if ran is not None:
             _record(ws.settings, project.slug, ran)
             delivered.append((project.slug, ran))
