@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from growthloop.analytics.asof import next_event
 from growthloop.analytics.filters import all_filters
 from growthloop.analytics.spec import PropertyFilter
 
@@ -62,6 +63,7 @@ def ordered_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s
     valid = first.select(
         **chain_rows(first.person_id, first.timestamp, first.timestamp, ibis.null("timestamp"))
     )
+    valid_first = valid
     reached = [valid.mutate(level=ibis.literal(1, "int16"))]
     for j in range(1, len(matches)):
         rows = events.filter(matches[j]).select("person_id", "timestamp")
@@ -78,20 +80,27 @@ def ordered_paths(events: ir.Table, matches: Sequence[ir.BooleanValue], window_s
             **chain_rows(joined.person_id, joined.timestamp, joined._a, joined._ts)
         )
         reached.append(valid.mutate(level=ibis.literal(j + 1, "int16")))
-    t = ibis.union(*reached)
-    aggregates: dict[str, ir.Scalar] = {"level": t.level.max()}
+    # Everyone who did step 1 is on level 1 at least; only the (far fewer) rows of later steps
+    # need the per-person aggregates, so step-1 rows are only made distinct.
+    entered = valid_first.select("person_id").distinct()
+    if len(matches) == 1:
+        return entered.mutate(level=ibis.literal(1, "int16"))
+    t = ibis.union(*reached[1:])
+    aggregates: dict[str, ir.Scalar] = {"_level": t.level.max()}
     for j in range(1, len(matches)):
         at = t.level == j + 1
         aggregates[f"_reach_{j}"] = t.timestamp.min(where=at)
         aggregates[f"_a_{j}"] = t.a.min(where=at)
         aggregates[f"_p_{j}"] = t.p.min(where=at)
-    paths = t.group_by("person_id").aggregate(**aggregates)
+    later = t.group_by(_person="person_id").aggregate(**aggregates)
+    paths = entered.left_join(later, entered.person_id == later._person)
     times = {}
     for j in range(1, len(matches)):
         reach = paths[f"_reach_{j}"]
         times[f"first_{j}"] = reach.delta(paths[f"_a_{j}"], unit="microsecond")
         times[f"prev_{j}"] = reach.delta(paths[f"_p_{j}"], unit="microsecond")
-    return paths.select("person_id", "level", **times)
+    level = paths._level.fill_null(ibis.literal(1, "int16")).cast("int16")
+    return paths.select("person_id", level=level, **times)
 
 
 def ordered_paths_windowed(elements: ir.Table, n: int, window_s: int) -> ir.Table:
@@ -223,6 +232,8 @@ def attempt_paths(
     exclusions: Sequence[tuple[ir.Table, int, int]],
     n: int,
     window_s: int,
+    *,
+    asof: bool = True,
 ) -> ir.Table:
     """Ordered funnel with exclusions, attempt by attempt.
 
@@ -231,27 +242,24 @@ def attempt_paths(
     exclusion (events: person_id, timestamp; from step f, to step g, 0-based) spoils an attempt
     when one of its events lies strictly after the attempt's step f and strictly before its
     step g (or, if step g is never reached, before the window closes). A person's level is the
-    best of their clean attempts; people with none are not in the funnel.
+    best of their clean attempts; people with none are not in the funnel. Without `asof`
+    (engines without ASOF joins) the next events come from window functions instead.
     """
     window = ibis.interval(seconds=window_s)
     att = elements.filter(elements.level == 0).select("person_id", t_0="timestamp").distinct()
     for i in range(1, n):
-        step = elements.filter(elements.level == i).select(_p="person_id", _t="timestamp")
-        att = att.asof_join(
-            step.distinct(), on=att[f"t_{i - 1}"] <= step._t, predicates=att.person_id == step._p
-        )
+        step = elements.filter(elements.level == i).select("person_id", "timestamp")
+        att = next_event(att, f"t_{i - 1}", step, "_t", asof=asof)
         att = att.mutate(
             **{f"t_{i}": ibis.ifelse(att._t <= att.t_0 + window, att._t, ibis.null("timestamp"))}
-        ).drop("_p", "_t")
+        ).drop("_t")
     for x, (events, f, g) in enumerate(exclusions):
-        hits = events.select(**{f"_xp{x}": "person_id", f"_xt{x}": "timestamp"}).distinct()
-        att = att.asof_join(
-            hits, on=att[f"t_{f}"] < hits[f"_xt{x}"], predicates=att.person_id == hits[f"_xp{x}"]
-        )
+        hits = events.select("person_id", "timestamp")
+        att = next_event(att, f"t_{f}", hits, f"_xt{x}", strict=True, asof=asof)
         hit = att[f"_xt{x}"]
         end_ok = ibis.ifelse(att[f"t_{g}"].notnull(), hit < att[f"t_{g}"], hit <= att.t_0 + window)
         spoiled = (att[f"t_{f}"].notnull() & hit.notnull() & end_ok).fill_null(False)
-        att = att.mutate(**{f"_spoiled{x}": spoiled}).drop(f"_xp{x}", f"_xt{x}")
+        att = att.mutate(**{f"_spoiled{x}": spoiled}).drop(f"_xt{x}")
     if exclusions:
         att = att.filter(~ibis.or_(*(att[f"_spoiled{x}"] for x in range(len(exclusions)))))
     level = ibis.literal(1, "int16")
