@@ -9,4 +9,5 @@ from __future__ import annotations
 
 JOBS: dict[str, str] = {
     "weekly_report": "growthloop.reports.scheduled:run_scheduled",
+    "segments": "growthloop.analytics.saved_segments_schedule:run_due",
 }

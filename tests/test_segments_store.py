@@ -3,7 +3,9 @@ edit with optimistic concurrency, delete; membership against a brute-force count
 
 from __future__ import annotations
 
-from datetime import timedelta
+import csv
+import io
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,9 +24,11 @@ from growthloop.analytics.saved_segments import (
     size_history,
     update_segment,
 )
+from growthloop.analytics.saved_segments_export import members_csv, segments_of_person
+from growthloop.analytics.saved_segments_schedule import SegmentRun, due_segments, run_due
 from growthloop.analytics.spec import SegmentDefinition
 from growthloop.workspace import Workspace
-from tests.analytics_reference import BASE, Ev, insert_events
+from tests.analytics_reference import BASE, Ev, insert_events, insert_persons
 
 NOW = BASE + timedelta(days=40)
 
@@ -100,7 +104,11 @@ def test_segment_metadata_round_trip(tmp_path: Path, metadata_url: str) -> None:
         static = create_static_segment(
             ws, project_id, "RFM champions", ["p9", "p3", "p9"], source="rfm:champions"
         )
-        assert (static.kind, static.source, static.refresh_hours) == ("static", "rfm:champions", None)
+        assert (static.kind, static.source, static.refresh_hours) == (
+            "static",
+            "rfm:champions",
+            None,
+        )
         assert segment_members(ws, project_id, static.id) == ["p3", "p9"]
         assert recompute(ws, project_id, static.id, NOW) == 2
 
@@ -120,11 +128,7 @@ def test_segment_metadata_round_trip(tmp_path: Path, metadata_url: str) -> None:
                 project_id,
                 nested.id,
                 nested.version,
-                {
-                    "definition": {
-                        "conditions": [{"type": "segment", "segment_id": nested.id}]
-                    }
-                },
+                {"definition": {"conditions": [{"type": "segment", "segment_id": nested.id}]}},
             )
         delete_segment(ws, project_id, nested.id)
         delete_segment(ws, project_id, static.id)
@@ -141,3 +145,77 @@ def test_segment_metadata_round_trip(tmp_path: Path, metadata_url: str) -> None:
                     {"conditions": [{"type": "segment", "segment_id": 999}]}
                 ),
             )
+
+
+def test_schedule_is_idempotent_and_records_errors(tmp_path: Path, metadata_url: str) -> None:
+    with Workspace.open(tmp_path / "data", metadata_url=metadata_url) as ws:
+        project_id = ws.projects()[0].id
+        insert_events(ws.events().con, [Ev("p0", "buy", NOW - timedelta(days=1))])
+        daily = create_segment(ws, project_id, "daily", _buyers(1))
+        hourly = create_segment(ws, project_id, "hourly", _buyers(1), refresh_hours=1)
+        manual = create_segment(ws, project_id, "manual", _buyers(1), refresh_hours=None)
+        broken = create_segment(
+            ws,
+            project_id,
+            "broken",
+            SegmentDefinition.model_validate(
+                {
+                    "conditions": [
+                        {
+                            "type": "funnel",
+                            "steps": [{"event": "a"}, {"event": "b"}],
+                            "step": 2,
+                            "date_range": {"date_from": "last fortnight"},
+                        }
+                    ]
+                }
+            ),
+        )
+        create_static_segment(ws, project_id, "static", ["p0"], source="test")
+
+        mine = {daily.id, hourly.id, manual.id, broken.id}
+
+        def run(at: datetime) -> list[SegmentRun]:
+            # PostgreSQL is one database for the whole session: skip other tests' segments.
+            return [r for r in run_due(ws, at) if r.segment_id in mine]
+
+        runs = run(NOW)
+        assert [(r.segment_id, r.size) for r in runs] == [
+            (daily.id, 1),
+            (hourly.id, 1),
+            (broken.id, None),
+        ]
+        assert runs[2].error is not None and "date_range" in runs[2].error
+        state = membership(ws, broken.id)
+        assert (
+            state is not None and state.computed_at is None and "date_range" in (state.error or "")
+        )
+        assert run(NOW) == []  # the same moment again: nothing twice
+        assert run(NOW + timedelta(minutes=59)) == []
+        assert [r.segment_id for r in run(NOW + timedelta(hours=1))] == [hourly.id]
+        later = run(NOW + timedelta(hours=24))
+        assert [r.segment_id for r in later] == [daily.id, hourly.id, broken.id]
+        assert [h.size for h in size_history(ws, project_id, daily.id)] == [1, 1]
+        assert len(size_history(ws, project_id, hourly.id)) == 3
+        assert size_history(ws, project_id, manual.id) == []
+        due = [s.id for s in due_segments(ws, NOW + timedelta(days=365)) if s.id in mine]
+        assert due == [daily.id, hourly.id, broken.id]
+
+
+def test_members_csv(tmp_path: Path, metadata_url: str) -> None:
+    with Workspace.open(tmp_path / "data", metadata_url=metadata_url) as ws:
+        project_id = ws.projects()[0].id
+        con = ws.events().con
+        insert_persons(con, {"p1": {"name": "李雷", "email": "li@example.com"}, "p2": {}})
+        for distinct, person in [("anon_9", "p1"), ("li", "p1"), ("p2", "p2")]:
+            con.execute("INSERT INTO person_identities VALUES (?, ?, ?)", [distinct, person, BASE])
+        seg = create_static_segment(ws, project_id, "csv", ["p2", "p1", "ghost"], source="test")
+        rows = list(csv.reader(io.StringIO(members_csv(ws, project_id, seg.id))))
+        assert rows == [
+            ["person_id", "distinct_ids", "properties"],
+            ["ghost", "", "{}"],
+            ["p1", "anon_9;li", '{"email": "li@example.com", "name": "李雷"}'],
+            ["p2", "p2", "{}"],
+        ]
+        assert [s.name for s in segments_of_person(ws, project_id, "p1")] == ["csv"]
+        assert segments_of_person(ws, project_id, "p3") == []

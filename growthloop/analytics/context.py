@@ -157,8 +157,8 @@ class QueryContext:
             labels = self.segment_labels(ref)
             joined = events.left_join(labels, events.person_id == labels._segment_person)
             label = joined._segment_label.fill_null(NONE)
-            events = joined.drop("_segment_person", "_segment_label").mutate(
-                **{segment_column(ref): label}
+            events = joined.mutate(**{segment_column(ref): label}).drop(
+                "_segment_person", "_segment_label"
             )
         if needs_persons([*conditions, *extra_refs]):
             events = with_persons(events, self.persons())
