@@ -1,13 +1,16 @@
 """Analytics benchmark: growthloop's analyses against chdb (ClickHouse engine, MergeTree ordered by
 distinct_id, timestamp) on the same events, in the same run, with the answers compared.
 
-    .venv/bin/python -m bench.analytics_bench --data-dir DIR   # a data dir holding a built demo
-    .venv/bin/python -m bench.analytics_bench --size medium    # builds the demo into bench/out
+    .venv/bin/python -m bench.analytics_bench --size medium            # every analysis, 2M events
+    .venv/bin/python -m bench.analytics_bench --size large --events 1M,10M,all
 
 Workload (DESIGN.md): 4-step ordered funnel with a 7-day window, weekly retention matrix (12
-cohorts), daily unique users by channel over 90 days; plus every analysis kind timed alone.
-Times are medians of --runs runs after one warm-up, growthloop's including building and
-compiling the query. Peak RSS is the whole process's (both engines run in it).
+cohorts), daily unique users by channel over 90 days; plus every other analysis kind timed alone.
+`--events` takes samples of the demo's people (by a hash of person_id, so a person comes with all
+their events) holding about that many events; each sample is built once into bench/out.
+
+Each engine runs in a process of its own, so each peak RSS is that engine's alone. Times are
+medians of --runs runs after one warm-up; growthloop's include building and compiling the query.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import os
 import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,39 +33,204 @@ from typing import Any
 OUT = Path(__file__).resolve().parent / "out"
 TZ = "Asia/Shanghai"
 FUNNEL_STEPS = ["product_view", "add_to_cart", "checkout", "purchase"]
+KINDS = (
+    "funnel",
+    "retention",
+    "trends",
+    "lifecycle",
+    "stickiness",
+    "distribution",
+    "interval",
+    "paths",
+    "segment",
+    "profile",
+)
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
+    """Median wall and CPU seconds (all threads of the process) of `runs` runs, and the result."""
     fn()  # warm-up: file cache, DuckDB/ClickHouse caches, Python imports
-    times, result = [], None
+    walls, cpus, result = [], [], None
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
-def demo_dir(args: argparse.Namespace) -> Path:
-    if args.data_dir:
-        return Path(args.data_dir)
-    target = OUT / f"analytics-{args.size}"
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def demo_dir(size: str) -> Path:
+    target = OUT / f"analytics-{size}"
     if not (target / "events").exists():
         from growthloop.demo import build_demo
         from growthloop.workspace import Workspace
 
         with Workspace.open(target) as ws:
-            build_demo(ws, args.size, 0, date(2026, 10, 31))
+            build_demo(ws, size, 0, date(2026, 10, 31))
     return target
 
 
-def load_chdb(con: Any, folder: Path) -> Any:
-    import chdb.session
+def sample_dir(source: Path, events: int) -> Path:
+    """The people of `source` whose hash falls under a threshold giving about `events` events."""
+    from growthloop.workspace import Workspace
 
+    target = source.parent / f"{source.name}-{events // 1_000_000}M"
+    if (target / "events").exists():
+        return target
+    with Workspace.open(source) as ws:
+        total = ws.events().count("events")
+    per_10k = max(1, round(10_000 * events / total))
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with Workspace.open(tmp) as ws:
+        con = ws.events().con
+        src = next((source / "events").glob("*.duckdb"))
+        con.execute(f"ATTACH '{src}' AS src (READ_ONLY)")
+        for table in ("events", "persons", "person_identities"):
+            con.execute(
+                f"INSERT INTO {table} SELECT * FROM src.{table}"
+                f" WHERE hash(person_id) % 10000 < {per_10k}"
+            )
+        con.execute("DETACH src")
+    tmp.rename(target)
+    return target
+
+
+def window_of(con: Any) -> dict[str, Any]:
+    """The last 90 local days of the data, the 12 weeks from its first Monday, and "now"."""
+    last = con.execute("SELECT max(timestamp) FROM events").fetchall()[0][0]
+    end_day = (last + timedelta(hours=8)).date()
+    start_day = end_day - timedelta(days=89)
+    now = datetime.combine(end_day + timedelta(days=1), datetime.min.time()) - timedelta(hours=8)
+    monday = start_day + timedelta(days=(7 - start_day.weekday()) % 7)
+    return {"start": start_day, "end": end_day, "monday": monday, "now": now}
+
+
+def specs_for(w: dict[str, Any], person: str) -> dict[str, dict[str, Any]]:
+    window = {"date_from": w["start"].isoformat(), "date_to": w["end"].isoformat()}
+    last30 = {
+        "date_from": (w["end"] - timedelta(days=29)).isoformat(),
+        "date_to": window["date_to"],
+    }
+    cohorts = {
+        "date_from": w["monday"].isoformat(),
+        "date_to": (w["monday"] + timedelta(days=83)).isoformat(),
+    }
+    return {
+        "funnel": {
+            "kind": "funnel",
+            "steps": [{"event": e} for e in FUNNEL_STEPS],
+            "window": {"value": 7, "unit": "day"},
+            "date_range": window,
+        },
+        "retention": {"kind": "retention", "period": "week", "periods": 12, "date_range": cohorts},
+        "trends": {
+            "kind": "trends",
+            "series": [{"math": "unique_users"}],
+            "interval": "day",
+            "date_range": window,
+            "breakdown": {"property": {"key": "channel", "type": "column"}, "limit": 100},
+        },
+        "lifecycle": {"kind": "lifecycle", "interval": "week", "date_range": window},
+        "stickiness": {"kind": "stickiness", "date_range": window},
+        "distribution": {
+            "kind": "distribution",
+            "event": {"event": "product_view"},
+            "date_range": window,
+        },
+        "interval": {
+            "kind": "interval",
+            "from_event": {"event": "product_view"},
+            "to_event": {"event": "purchase"},
+            "date_range": window,
+        },
+        "paths": {
+            "kind": "paths",
+            "start": "product_view",
+            "depth": 4,
+            "events": FUNNEL_STEPS,
+            "date_range": last30,
+        },
+        "segment": {
+            "kind": "segment",
+            "segment": {
+                "match": "all",
+                "conditions": [
+                    {"type": "behaviour", "event": {"event": "purchase"}, "days": 30},
+                    {
+                        "type": "behaviour",
+                        "event": {"event": "product_view"},
+                        "min_count": 3,
+                        "days": 7,
+                        "negate": True,
+                    },
+                ],
+            },
+            "limit": 0,
+        },
+        "profile": {"kind": "profile", "person": person, "limit": 100},
+    }
+
+
+def run_ours(data_dir: Path, runs: int, kinds: list[str]) -> dict[str, Any]:
+    """growthloop's side: time each analysis; answers of the workload in a comparable form."""
+    from growthloop.analytics import QueryContext, parse_spec, run_analysis
+    from growthloop.workspace import Workspace
+
+    ws = Workspace.open(data_dir, timezone=TZ)
+    con = ws.events().con
+    w = window_of(con)
+    person = con.execute(
+        "SELECT person_id FROM events GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchall()[0][0]
+    ctx = QueryContext.for_workspace(ws, now_utc=w["now"])
+    times: dict[str, list[float]] = {}
+    answers: dict[str, Any] = {}
+    for name, spec in specs_for(w, person).items():
+        if name not in kinds:
+            continue
+        parsed = parse_spec(spec)
+        wall, cpu, result = timed(lambda parsed=parsed: run_analysis(parsed, ctx), runs)
+        times[name] = [wall, cpu]
+        if name == "funnel":
+            answers[name] = [s.count for s in result.groups[0].steps]
+        elif name == "retention":
+            answers[name] = sorted(
+                [c.cohort.date().isoformat(), n, v]
+                for c in result.cohorts
+                for n, v in enumerate(c.counts)
+                if v
+            )
+        elif name == "trends":
+            answers[name] = sorted(
+                [b.date().isoformat(), line.breakdown_value, v]
+                for line in result.lines
+                for b, v in zip(result.buckets, line.values, strict=True)
+                if v
+            )
+    events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+    ws.close()
+    return {"times": times, "answers": answers, "events": events, "rss_mb": peak_rss_mb()}
+
+
+def run_chdb(data_dir: Path, runs: int) -> dict[str, Any]:
+    """ClickHouse's side: load the same events into MergeTree, run the workload's three queries."""
+    import chdb.session
+    import duckdb
+
+    folder = Path(tempfile.mkdtemp(prefix="gl-chdb-"))
+    con = duckdb.connect(str(next((data_dir / "events").glob("*.duckdb"))), read_only=True)
+    w = window_of(con)
     path = folder / "events.parquet"
     con.execute(
         "COPY (SELECT person_id, distinct_id, event, epoch_us(timestamp) AS ts_us, channel"
         f" FROM events) TO '{path}' (FORMAT parquet)"
     )
+    con.close()
     sess = chdb.session.Session(str(folder / "chdb"))
     sess.query(
         "CREATE TABLE events (person_id String, distinct_id String, event String,"
@@ -71,110 +241,16 @@ def load_chdb(con: Any, folder: Path) -> Any:
         "INSERT INTO events SELECT person_id, distinct_id, event,"
         f" fromUnixTimestamp64Micro(ts_us, 'UTC'), channel FROM file('{path}', Parquet)"
     )
-    return sess
+    path.unlink()
 
+    def rows(sql: str) -> list[list[Any]]:
+        return list(json.loads(str(sess.query(sql, "JSONCompact")))["data"])
 
-def chdb_rows(sess: Any, sql: str) -> list[list[Any]]:
-    out = sess.query(sql, "JSONCompact")
-    return list(json.loads(str(out))["data"])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir")
-    parser.add_argument("--size", default="medium", choices=["small", "medium", "large"])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--skip-chdb", action="store_true")
-    args = parser.parse_args()
-
-    from growthloop.analytics import QueryContext, parse_spec, run_analysis
-    from growthloop.workspace import Workspace
-
-    ws = Workspace.open(demo_dir(args), timezone=TZ)
-    con = ws.events().con
-    first, last = con.execute("SELECT min(timestamp), max(timestamp) FROM events").fetchone()
-    n_events = con.execute("SELECT count(*) FROM events").fetchone()[0]
-    end_day = (last + timedelta(hours=8)).date()
-    start_day = end_day - timedelta(days=89)
-    now = datetime.combine(end_day + timedelta(days=1), datetime.min.time()) - timedelta(hours=8)
-    ctx = QueryContext.for_workspace(ws, now_utc=now)
-    window = {"date_from": start_day.isoformat(), "date_to": end_day.isoformat()}
-    monday = start_day + timedelta(days=(7 - start_day.weekday()) % 7)
-    cohorts = {
-        "date_from": monday.isoformat(),
-        "date_to": (monday + timedelta(days=83)).isoformat(),
-    }
-    specs: dict[str, dict[str, Any]] = {
-        "funnel": {
-            "kind": "funnel",
-            "steps": [{"event": e} for e in FUNNEL_STEPS],
-            "window": {"value": 7, "unit": "day"},
-            "date_range": window,
-        },
-        "retention": {
-            "kind": "retention",
-            "period": "week",
-            "periods": 12,
-            "date_range": cohorts,
-        },
-        "trends": {
-            "kind": "trends",
-            "series": [{"math": "unique_users"}],
-            "interval": "day",
-            "date_range": window,
-            "breakdown": {"property": {"key": "channel", "type": "column"}, "limit": 100},
-        },
-        "lifecycle": {"kind": "lifecycle", "interval": "week", "date_range": window},
-        "stickiness": {"kind": "stickiness", "date_range": window},
-    }
-    ours: dict[str, tuple[float, Any]] = {}
-    for name, spec in specs.items():
-        parsed = parse_spec(spec)
-        ours[name] = timed(lambda parsed=parsed: run_analysis(parsed, ctx), args.runs)
-    lines = [
-        f"events: {n_events:,} ({first} .. {last} UTC); runs: {args.runs};"
-        f" load average {os.getloadavg()[0]:.1f}",
-        "",
-        "| analysis | growthloop | chdb | ratio | answers equal |",
-        "|---|---:|---:|---:|---|",
-    ]
-    peers: dict[str, tuple[float, bool]] = {}
-    if not args.skip_chdb:
-        peers = compare_with_chdb(con, ours, start_day, end_day, monday, now, args.runs)
-    for name, (seconds, _) in ours.items():
-        if name in peers:
-            peer, equal = peers[name]
-            lines.append(
-                f"| {name} | {seconds * 1000:,.0f} ms | {peer * 1000:,.0f} ms"
-                f" | {seconds / peer:.2f}x | {'yes' if equal else 'NO'} |"
-            )
-        else:
-            lines.append(f"| {name} | {seconds * 1000:,.0f} ms | | | |")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lines.append("")
-    lines.append(f"peak RSS of the process (both engines): {peak:,.0f} MB")
-    report = "\n".join(lines)
-    print(report)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"analytics-{n_events}.md").write_text(report + "\n")
-    ws.close()
-
-
-def compare_with_chdb(
-    con: Any,
-    ours: dict[str, tuple[float, Any]],
-    start_day: date,
-    end_day: date,
-    monday: date,
-    now: datetime,
-    runs: int,
-) -> dict[str, tuple[float, bool]]:
-    """The workload's three queries on chdb, and whether they give growthloop's answers."""
-    folder = Path(tempfile.mkdtemp(prefix="gl-chdb-"))
-    sess = load_chdb(con, folder)
-    lo = datetime.combine(start_day, datetime.min.time()) - timedelta(hours=8)
-    hi = datetime.combine(end_day + timedelta(days=1), datetime.min.time()) - timedelta(hours=8)
-    in_range = f"timestamp >= toDateTime64('{lo}', 6, 'UTC') AND timestamp < toDateTime64('{hi}', 6, 'UTC')"
+    lo = datetime.combine(w["start"], datetime.min.time()) - timedelta(hours=8)
+    in_range = (
+        f"timestamp >= toDateTime64('{lo}', 6, 'UTC')"
+        f" AND timestamp < toDateTime64('{w['now']}', 6, 'UTC')"
+    )
     conditions = ", ".join(f"event = '{e}'" for e in FUNNEL_STEPS)
     funnel_sql = (
         "SELECT level, count() FROM (SELECT person_id, windowFunnel(604800000000)"
@@ -182,11 +258,12 @@ def compare_with_chdb(
         f" WHERE {in_range} AND event IN ({', '.join(repr(e) for e in FUNNEL_STEPS)})"
         " GROUP BY person_id) WHERE level > 0 GROUP BY level ORDER BY level"
     )
+    monday = w["monday"]
     cohort_lo = datetime.combine(monday, datetime.min.time()) - timedelta(hours=8)
     retention_sql = (
         "WITH pw AS (SELECT DISTINCT person_id, toMonday(toTimeZone(timestamp, 'Asia/Shanghai'))"
         f" AS w FROM events WHERE timestamp >= toDateTime64('{cohort_lo}', 6, 'UTC')"
-        f" AND timestamp < toDateTime64('{now}', 6, 'UTC'))"
+        f" AND timestamp < toDateTime64('{w['now']}', 6, 'UTC'))"
         " SELECT toString(c.w), dateDiff('week', c.w, r.w) AS n, uniqExact(c.person_id)"
         " FROM pw AS c INNER JOIN pw AS r ON c.person_id = r.person_id"
         f" WHERE c.w < toDate('{monday + timedelta(weeks=12)}') AND r.w >= c.w"
@@ -197,33 +274,92 @@ def compare_with_chdb(
         " ifNull(channel, '$none') AS ch, uniqExact(person_id)"
         f" FROM events WHERE {in_range} GROUP BY d, ch ORDER BY d, ch"
     )
-    out: dict[str, tuple[float, bool]] = {}
-    seconds, rows = timed(lambda: chdb_rows(sess, funnel_sql), runs)
-    levels = {int(r[0]): int(r[1]) for r in rows}
-    expected = [sum(v for k, v in levels.items() if k >= s) for s in range(1, 5)]
-    out["funnel"] = (seconds, [s.count for s in ours["funnel"][1].steps] == expected)
-    seconds, rows = timed(lambda: chdb_rows(sess, retention_sql), runs)
-    cells = {(str(r[0]), int(r[1])): int(r[2]) for r in rows}
-    mine = {
-        (c.cohort.date().isoformat(), n): v
-        for c in ours["retention"][1].cohorts
-        for n, v in enumerate(c.counts)
-        if v
-    }
-    out["retention"] = (seconds, mine == {k: v for k, v in cells.items() if v})
-    seconds, rows = timed(lambda: chdb_rows(sess, trends_sql), runs)
-    daily = {(str(r[0]), str(r[1])): float(r[2]) for r in rows}
-    result = ours["trends"][1]
-    mine_daily = {
-        (b.date().isoformat(), line.breakdown_value): v
-        for line in result.lines
-        for b, v in zip(result.buckets, line.values, strict=True)
-        if v
-    }
-    out["trends"] = (seconds, mine_daily == daily)
+    times: dict[str, list[float]] = {}
+    answers: dict[str, Any] = {}
+    *times["funnel"], got = timed(lambda: rows(funnel_sql), runs)
+    levels = {int(r[0]): int(r[1]) for r in got}
+    answers["funnel"] = [sum(v for k, v in levels.items() if k >= s) for s in range(1, 5)]
+    *times["retention"], got = timed(lambda: rows(retention_sql), runs)
+    answers["retention"] = sorted([str(r[0]), int(r[1]), int(r[2])] for r in got if int(r[2]))
+    *times["trends"], got = timed(lambda: rows(trends_sql), runs)
+    answers["trends"] = sorted([str(r[0]), str(r[1]), float(r[2])] for r in got)
     sess.close()
     shutil.rmtree(folder, ignore_errors=True)
-    return out
+    return {"times": times, "answers": answers, "rss_mb": peak_rss_mb()}
+
+
+def child(engine: str, data_dir: Path, runs: int, kinds: list[str]) -> dict[str, Any]:
+    """Run one engine's side in a fresh process; its JSON result."""
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    command = [sys.executable, "-m", "bench.analytics_bench", "--child", engine]
+    command += ["--data-dir", str(data_dir), "--runs", str(runs), "--kinds", ",".join(kinds)]
+    subprocess.run([*command, "--child-out", str(out)], check=True)
+    result: dict[str, Any] = json.loads(out.read_text())
+    out.unlink()
+    return result
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def parse_events(text: str) -> int | None:
+    if text == "all":
+        return None
+    return int(float(text.upper().removesuffix("M")) * 1_000_000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", help="a data directory holding a built demo")
+    parser.add_argument("--size", default="medium", choices=["small", "medium", "large"])
+    parser.add_argument("--events", default="all", help="e.g. 1M,10M,all (samples of people)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--kinds", default="all", help="analyses to time (default: all)")
+    parser.add_argument("--skip-chdb", action="store_true")
+    parser.add_argument("--child", choices=["ours", "chdb"], help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    kinds = list(KINDS) if args.kinds == "all" else args.kinds.split(",")
+    if args.child == "ours":
+        data = run_ours(Path(args.data_dir), args.runs, kinds)
+    elif args.child == "chdb":
+        data = run_chdb(Path(args.data_dir), args.runs)
+    if args.child:
+        Path(args.child_out).write_text(json.dumps(data))
+        return
+    source = Path(args.data_dir) if args.data_dir else demo_dir(args.size)
+    lines = [
+        f"load average at start {os.getloadavg()[0]:.1f}; runs: {args.runs}",
+        "",
+        "| events | analysis | growthloop | chdb | ratio | growthloop CPU | chdb CPU | CPU ratio"
+        " | answers equal |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    rss: list[str] = []
+    for text in args.events.split(","):
+        wanted = parse_events(text)
+        data_dir = source if wanted is None else sample_dir(source, wanted)
+        ours = child("ours", data_dir, args.runs, kinds)
+        peer = None if args.skip_chdb else child("chdb", data_dir, args.runs, kinds)
+        n = f"{ours['events']:,}"
+        for name, (wall, cpu) in ours["times"].items():
+            if peer and name in peer["times"]:
+                p_wall, p_cpu = peer["times"][name]
+                equal = "yes" if ours["answers"][name] == peer["answers"][name] else "NO"
+                cells = [ms(wall), ms(p_wall), f"{wall / p_wall:.2f}x"]
+                cells += [ms(cpu), ms(p_cpu), f"{cpu / p_cpu:.2f}x", equal]
+            else:
+                cells = [ms(wall), "", "", ms(cpu), "", "", ""]
+            lines.append(f"| {n} | {name} | " + " | ".join(cells) + " |")
+        peer_rss = f", chdb {peer['rss_mb']:,.0f} MB" if peer else ""
+        rss.append(f"- {n} events: peak RSS growthloop {ours['rss_mb']:,.0f} MB{peer_rss}")
+        print("\n".join(lines[-len(ours["times"]) :]), flush=True)
+    lines += ["", *rss, "", f"load average at end {os.getloadavg()[0]:.1f}"]
+    report = "\n".join(lines)
+    print(report)
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"analytics-{source.name}-{args.events.replace(',', '_')}.md").write_text(report + "\n")
 
 
 if __name__ == "__main__":
