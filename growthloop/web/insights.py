@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import duckdb
+import ibis
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from growthloop.analytics.context import QueryContext
 from growthloop.analytics.kpis import Overview, Period, last_data_day
+from growthloop.analytics.registry import SpecUnion, run_analysis
+from growthloop.analytics.validation import SpecError
 from growthloop.i18n import Formatter, Translator
 from growthloop.store.events import EventStore
 from growthloop.web.overview_view import (
@@ -58,8 +62,10 @@ class TrendSpec(_Spec):
     kind: Literal["trend"] = "trend"
 
 
-InsightSpec = Annotated[KpiSpec | ChannelsSpec | TrendSpec, Field(discriminator="kind")]
-spec_adapter: TypeAdapter[KpiSpec | ChannelsSpec | TrendSpec] = TypeAdapter(InsightSpec)
+# Overview cards and every analysis kind (trends, funnel, retention, ...: analytics.registry).
+InsightSpecUnion = KpiSpec | ChannelsSpec | TrendSpec | SpecUnion
+InsightSpec = Annotated[InsightSpecUnion, Field(discriminator="kind")]
+spec_adapter: TypeAdapter[InsightSpecUnion] = TypeAdapter(InsightSpec)
 
 
 @contextmanager
@@ -100,11 +106,13 @@ class Card:
     period: str
     kpi: KpiCard | None = None
     figure: dict[str, Any] | None = None
+    analysis: dict[str, Any] | None = None
+    """An analysis spec's `kind`, `spec` and `result`, drawn by static/charts.js."""
 
     @property
     def has_data(self) -> bool:
         """False when the period has nothing to show."""
-        return self.kpi is not None or self.figure is not None
+        return self.kpi is not None or self.figure is not None or self.analysis is not None
 
 
 def _period_text(overview: Overview, fmt: Formatter) -> str:
@@ -133,6 +141,24 @@ def run_trend(spec: TrendSpec, ctx: RunContext) -> Card:
     return Card("trend", _period_text(overview, ctx.fmt), figure=figure)
 
 
+def run_analysis_card(spec: SpecUnion, ctx: RunContext) -> Card:
+    """An analysis spec's result for static/charts.js; an empty card if it cannot run now."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    query_ctx = QueryContext(ibis.duckdb.from_connection(ctx.cursor), ctx.tz, now)
+    date_range = getattr(spec, "date_range", None)
+    period = ""
+    try:
+        if date_range is not None:
+            span = query_ctx.resolve(date_range)
+            last = (span.end - timedelta(microseconds=1)).date()
+            period = ctx.fmt.date_range(span.start.date(), last)
+        result = run_analysis(spec, query_ctx)
+    except SpecError:
+        return Card(spec.kind, period)
+    analysis = {"kind": spec.kind, "spec": spec.model_dump(mode="json"), "result": result.to_dict()}
+    return Card(spec.kind, period, analysis=analysis)
+
+
 RUNNERS: dict[str, Callable[[Any, RunContext], Card]] = {
     "kpi": run_kpi,
     "channels": run_channels,
@@ -143,4 +169,4 @@ RUNNERS: dict[str, Callable[[Any, RunContext], Card]] = {
 def run_insight(spec: dict[str, Any], ctx: RunContext) -> Card:
     """Validate a stored spec and run it with the runner its kind names."""
     parsed = spec_adapter.validate_python(spec)
-    return RUNNERS[parsed.kind](parsed, ctx)
+    return RUNNERS.get(parsed.kind, run_analysis_card)(parsed, ctx)

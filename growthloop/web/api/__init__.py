@@ -17,6 +17,7 @@ from growthloop.web.api import (
     plans,
     points,
     projects,
+    query,
     referral,
     segments,
     settings,
@@ -46,4 +47,5 @@ ROUTERS: list[APIRouter] = [
     points.router,
     referral.router,
     feedback.router,
+    query.router,
 ]

@@ -104,7 +104,7 @@ def get_insight(
 def insight_result(
     principal: Viewer, request: Request, project: CurrentProject, insight_id: int
 ) -> dict[str, Any]:
-    """Run the insight: a KPI card or a Plotly figure, formatted for the request's locale."""
+    """Run the insight: a KPI card, a Plotly figure, or an analysis result (`analysis`)."""
     insight = _lookup(request, project, insight_id)
     ws = workspace_of(request)
     locale = getattr(request.state, "locale", "en")
@@ -118,7 +118,13 @@ def insight_result(
         )
         card = run_insight(insight.spec, ctx)
     kpi = card.kpi.__dict__ if card.kpi else None
-    return {"kind": card.kind, "period": card.period, "kpi": kpi, "figure": card.figure}
+    return {
+        "kind": card.kind,
+        "period": card.period,
+        "kpi": kpi,
+        "figure": card.figure,
+        "analysis": card.analysis,
+    }
 
 
 @router.put("/{insight_id}")

@@ -87,7 +87,16 @@ def dashboard_page(
         for item, insight in saved.dashboard_items(ws, board):
             card = run_insight(insight.spec, ctx)
             figure = script_json(card.figure) if card.figure else None
-            items.append({"item": item, "insight": insight, "card": card, "figure": figure})
+            analysis = script_json(card.analysis) if card.analysis else None
+            items.append(
+                {
+                    "item": item,
+                    "insight": insight,
+                    "card": card,
+                    "figure": figure,
+                    "analysis": analysis,
+                }
+            )
     editable = principal.account.id == board.owner_id or principal.account.role.name == "admin"
     return render(
         request,
