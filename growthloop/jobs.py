@@ -9,5 +9,6 @@ from __future__ import annotations
 
 JOBS: dict[str, str] = {
     "weekly_report": "growthloop.reports.scheduled:run_scheduled",
+    "alerts": "growthloop.models.alert_rules_run:run_due",
     "segments": "growthloop.analytics.saved_segments_schedule:run_due",
 }

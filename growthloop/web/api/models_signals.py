@@ -7,16 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from growthloop.analytics.kpis import KPI_NAMES
 from growthloop.models import anomalies, content
+from growthloop.models.alert_rules import EVENTS, METRICS
+from growthloop.models.alert_rules_run import daily_series as alert_series
 from growthloop.models.content_data import fetch_content
-from growthloop.models.errors import BAD_PARAMETER, ModelInputError
-from growthloop.models.kpi_series_data import (
-    DailySeries,
-    fetch_daily_events,
-    fetch_daily_kpi,
-    fetch_pacing_actuals,
-)
+from growthloop.models.kpi_series_data import DailySeries, fetch_pacing_actuals
 from growthloop.models.pacing import pace
 from growthloop.web.api.models_common import AsOf, End, Start, Store, period, plain, store_of, today
 from growthloop.web.context import CurrentProject
@@ -24,21 +19,12 @@ from growthloop.web.security import Viewer
 
 router = APIRouter()
 
-EVENTS = "events"
-METRICS = (EVENTS, *KPI_NAMES)
-
 
 def daily_series(
     store: Store, metric: str, start: date, end: date, event: str | None = None
 ) -> DailySeries:
     """A metric's daily values: "events" (tracked event volume, or one event's) or an overview KPI."""
-    if metric == EVENTS:
-        return fetch_daily_events(store.cursor, store.tz, start, end, event)
-    if metric not in KPI_NAMES:
-        raise ModelInputError(
-            BAD_PARAMETER.format(name="metric", rule=f"one of {list(METRICS)}", value=repr(metric))
-        )
-    return fetch_daily_kpi(store.cursor, store.tz, store.currency, metric, start, end)
+    return alert_series(store.cursor, store.tz, store.currency, metric, start, end, event)
 
 
 def anomalies_result(
