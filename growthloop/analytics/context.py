@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -83,6 +84,33 @@ class QueryContext:
         now = now_utc or datetime.now(UTC).replace(tzinfo=None)
         saved = WorkspaceSegments.for_slug(ws, project or ws.settings.default_project, now)
         return cls(ibis.duckdb.from_connection(con), ws.settings.tz, now, saved)
+
+    @classmethod
+    def for_spark(
+        cls,
+        session: Any,
+        parquet_dir: str | Path,
+        tz: str | ZoneInfo | None = None,
+        now_utc: datetime | None = None,
+    ) -> QueryContext:
+        """Run on Apache Spark (a `pyspark.sql.SparkSession`) over a Parquet export made by
+        `growthloop export parquet` (a path or a URI Spark reads); registers temporary views
+        `events`, `persons`, ... in the session. The time zone defaults to the export's."""
+        from growthloop.analytics import spark
+
+        location = str(parquet_dir)
+        zone = tz if tz is not None else spark.export_time_zone(location)
+        if zone is None:
+            raise ValueError(f"give the project time zone: {location} has no readable manifest")
+        spark.register_views(session, location)
+        now = now_utc or datetime.now(UTC).replace(tzinfo=None)
+        zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+        return cls(spark.connect(session), zone, now)
+
+    @property
+    def asof_joins(self) -> bool:
+        """Whether the backend has ASOF joins; the others run window-function twins."""
+        return bool(self.backend.name == "duckdb")
 
     def resolve(self, date_range: DateRange) -> ResolvedRange:
         """The range in this context's time zone; SpecError (field date_range) if it is not one."""

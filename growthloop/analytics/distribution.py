@@ -11,6 +11,7 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import Field
 
+from growthloop.analytics.asof import next_event
 from growthloop.analytics.context import QueryContext
 from growthloop.analytics.filters import all_filters
 from growthloop.analytics.results import ResultTable, as_float, plain
@@ -164,10 +165,8 @@ class Interval:
         start = _selected(self.ctx, self.spec, self.spec.from_event)
         start = start.group_by("person_id").aggregate(_from=start.timestamp.min())
         end = _selected(self.ctx, self.spec, self.spec.to_event)
-        end = end.select(_person="person_id", _to="timestamp")
-        joined = start.asof_join(
-            end, on=start._from <= end._to, predicates=start.person_id == end._person
-        )
+        end = end.select("person_id", "timestamp")
+        joined = next_event(start, "_from", end, "_to", asof=self.ctx.asof_joins)
         joined = joined.filter(joined._to.notnull())
         micros = joined._to.delta(joined._from, unit="microsecond")
         values = joined.select(v=micros.cast("float64") / 1e6)

@@ -249,7 +249,9 @@ class Funnel:
                 )
                 for x in spec.exclusions
             ]
-            paths = attempt_paths(elements, excluded, n, spec.window.seconds)
+            paths = attempt_paths(
+                elements, excluded, n, spec.window.seconds, asof=self.ctx.asof_joins
+            )
         elif spec.mode == "ordered":
             method = ordered_method or ORDERED_METHOD.get(self.ctx.backend.name, "windows")
             if method == "asof":

@@ -134,9 +134,12 @@ class Paths:
     def paths_query(self) -> ir.Table:
         """The `limit` most common paths: (path as an array of steps, people)."""
         kept = self.to_query()
-        per_person = kept.group_by("person_id").aggregate(
-            path=kept.step.collect(order_by=kept.index)
-        )
+        if self.ctx.backend.name == "duckdb":
+            path = kept.step.collect(order_by=kept.index)
+        else:  # engines without ordered aggregates (Spark): sort the (index, step) pairs
+            pairs = ibis.struct({"i": kept.index, "s": kept.step}).collect().sort()
+            path = pairs.map(lambda pair: pair.s)
+        per_person = kept.group_by("person_id").aggregate(path=path)
         counts = per_person.group_by("path").aggregate(people=per_person.count())
         return counts.order_by([ibis.desc("people"), ibis.asc("path")]).limit(self.spec.limit)
 
