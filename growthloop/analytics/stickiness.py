@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 import ibis
 import ibis.expr.types as ir
+from ibis import _
 
 from growthloop.analytics.context import QueryContext
 from growthloop.analytics.dates import ResolvedRange, bucket, buckets, to_local, utc_from_local
@@ -90,14 +91,14 @@ class Stickiness:
             "person_id", day=bucket(local, "day"), period=bucket(local, spec.interval)
         ).distinct()
 
-    def to_query(self) -> ir.Table:
+    def to_query(self, act: ir.Table | None = None) -> ir.Table:
         """Per person: in how many periods of the range they were active (0 rows excluded)."""
-        act = self._active_days()
+        act = self._active_days() if act is None else act
         act = act.filter((act.day >= self.days[0]) & (act.day < self.range.end))
         per_person = act.group_by("person_id").aggregate(n=act.period.nunique())
         return per_person.group_by("n").aggregate(people=per_person.count())
 
-    def active_users_query(self) -> ir.Table:
+    def active_users_query(self, act: ir.Table | None = None) -> ir.Table:
         """Daily changes (dau, wau_change, mau_change) whose running sums are WAU and MAU.
 
         Each active day a of a person covers the days [a, a + 6] for WAU ([a, a + 29] for MAU),
@@ -105,7 +106,7 @@ class Stickiness:
         overlap: +1 where a piece starts, -1 after it ends, and a running sum counts people
         without a range join.
         """
-        act = self._active_days().select("person_id", "day").distinct()
+        act = (self._active_days() if act is None else act).select("person_id", "day").distinct()
         following = act.day.lead().over(group_by="person_id", order_by="day")
         act = act.mutate(_next=following)
         pieces = []
@@ -124,10 +125,34 @@ class Stickiness:
             day=summed.day, dau=dau.dau.fill_null(0), wau=summed.wau, mau=summed.mau
         )
 
+    def combined_query(self) -> ir.Table:
+        """Both queries in one, so the engine derives the active days once (DuckDB materialises
+        a subquery used twice): rows with `n` set are `to_query`'s, the others daily changes."""
+        act = self._active_days()
+        histogram = self.to_query(act).select(
+            "n",
+            "people",
+            day=ibis.null("timestamp"),
+            dau=ibis.null("int64"),
+            wau=ibis.null("int64"),
+            mau=ibis.null("int64"),
+        )
+        changes = self.active_users_query(act).select(
+            n=ibis.null("int64"),
+            people=ibis.null("int64"),
+            day=_.day.cast("timestamp"),
+            dau=_.dau.cast("int64"),
+            wau=_.wau.cast("int64"),
+            mau=_.mau.cast("int64"),
+        )
+        histogram = histogram.mutate(n=_.n.cast("int64"), people=_.people.cast("int64"))
+        return histogram.union(changes)
+
     def calculate(self) -> StickinessResult:
-        counts = {int(r["n"]): int(r["people"]) for r in self.ctx.execute(self.to_query())}
+        rows = self.ctx.execute(self.combined_query())
+        counts = {int(r["n"]): int(r["people"]) for r in rows if r["n"] is not None}
         active_periods = tuple(counts.get(n, 0) for n in range(1, len(self.periods) + 1))
-        changes = sorted(self.ctx.execute(self.active_users_query()), key=lambda r: r["day"])
+        changes = sorted((r for r in rows if r["n"] is None), key=lambda r: r["day"])
         by_day: dict[datetime, tuple[int, int, int]] = {}
         wau_now = mau_now = 0
         for row in changes:
