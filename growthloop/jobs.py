@@ -11,4 +11,7 @@ JOBS: dict[str, str] = {
     "weekly_report": "growthloop.reports.scheduled:run_scheduled",
     "alerts": "growthloop.models.alert_rules_run:run_due",
     "segments": "growthloop.analytics.saved_segments_schedule:run_due",
+    "points_award": "growthloop.ops.points_award:award_job",
+    "points_expire": "growthloop.ops.points_award:expire_job",
+    "referral": "growthloop.ops.referral:referral_job",
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 from growthloop.demo.business import Calendar
 from growthloop.demo.cdnow import write_orders_file
 from growthloop.demo.generate import KINDS, default_end, write_demo
+from growthloop.demo.referral import plant_referrals
 from growthloop.ingest.files import ImportSummary, import_files
 from growthloop.workspace import Workspace
 
@@ -55,6 +56,7 @@ def build_demo(
         summary.imports[kind] = import_files(
             ws, kind, files.files[kind], timezone=ws.settings.timezone, project=slug
         )
+    plant_referrals(ws, slug, end, seed, source_dir)
     return summary
 
 

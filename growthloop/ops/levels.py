@@ -17,14 +17,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from growthloop.ingest.files import import_files
 from growthloop.ops.points_ledger import PointsError, locked
+
+if TYPE_CHECKING:
+    from growthloop.ops.points_award import ProjectLike
 from growthloop.ops.points_models import LevelEvent, PointsAccount, PointsLevel
-from growthloop.store.metadata import Project, utcnow
+from growthloop.store.metadata import utcnow
 from growthloop.workspace import Workspace
 
 EVENT = "level_changed"
@@ -109,7 +112,10 @@ def person_spend(ws: Workspace, slug: str, persons: list[str]) -> dict[str, Deci
 
 
 def refresh(
-    ws: Workspace, project: Project, persons: Iterable[str], at: dict[str, datetime] | None = None
+    ws: Workspace,
+    project: ProjectLike,
+    persons: Iterable[str],
+    at: dict[str, datetime] | None = None,
 ) -> int:
     """Recompute the persons' levels; queue a level_changed event per change. Returns changes."""
     levels = list_levels(ws, project.id)
@@ -142,7 +148,7 @@ def refresh(
     return changes
 
 
-def write_events(ws: Workspace, project: Project) -> int:
+def write_events(ws: Workspace, project: ProjectLike) -> int:
     """Store the queued level_changed events through the importer; returns how many were new."""
     with ws.sessions() as session:
         pending = list(

@@ -11,19 +11,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from growthloop.ops import levels
 from growthloop.ops.points_ledger import expire, locked
-from growthloop.ops.points_models import JobMark
+from growthloop.ops.points_models import JobMark, PointsAccount
 from growthloop.ops.points_rules import Candidate, candidates, list_rules
-from growthloop.store.metadata import Project, utcnow
+from growthloop.store.metadata import utcnow
 from growthloop.workspace import Workspace
 
 OVERLAP = timedelta(hours=1)
+
+
+class ProjectLike(Protocol):
+    """A project as the ops functions need it (a metadata Project or a web ProjectRef)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
 PERSONS_PER_TRANSACTION = 200
 
 
@@ -41,7 +53,7 @@ class AwardSummary:
     per_rule: dict[int, int] = field(default_factory=dict)
 
 
-def _utc(day: date, tz: ZoneInfo) -> datetime:
+def utc_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tz).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
@@ -61,10 +73,10 @@ def read_events(
     tz = ws.settings.tz
     if first is not None:
         where.append("timestamp >= ?")
-        params.append(_utc(first, tz))
+        params.append(utc_start(first, tz))
     if last is not None:
         where.append("timestamp < ?")
-        params.append(_utc(last + timedelta(days=1), tz))
+        params.append(utc_start(last + timedelta(days=1), tz))
     if inserted_after is not None:
         where.append("inserted_at > ?")
         params.append(inserted_after)
@@ -128,7 +140,7 @@ def _local(at: datetime, tz: ZoneInfo) -> date:
 
 def award(
     ws: Workspace,
-    project: Project,
+    project: ProjectLike,
     *,
     first: date | None = None,
     last: date | None = None,
@@ -137,6 +149,8 @@ def award(
     """Apply the active rules to the project's events in [first, last] (local days) or loaded
     after `inserted_after`; then refresh the touched persons' levels and write level events."""
     summary = AwardSummary()
+    started = utcnow()
+    latest: dict[str, datetime] = {}
     rules = list_rules(ws, project.id, active_only=True)
     if rules:
         names = sorted({r.event for r in rules})
@@ -146,12 +160,23 @@ def award(
         summary.events, summary.last_inserted_at = len(rows), newest
         cands = candidates(rules, rows)
         apply(ws, project.id, cands, summary)
-        latest: dict[str, datetime] = {}
         for c in cands:
             latest[c.person_id] = max(latest.get(c.person_id, c.at), c.at)
-        summary.level_changes = levels.refresh(ws, project, latest, latest)
+    # Persons whose points changed outside the rules (referral rewards, adjustments) too.
+    persons = set(latest) | changed_since(ws, project.id, job_mark(ws, project.id, "levels"))
+    summary.level_changes = levels.refresh(ws, project, persons, latest)
+    set_job_mark(ws, project.id, "levels", started)
     summary.level_events = levels.write_events(ws, project)
     return summary
+
+
+def changed_since(ws: Workspace, project_id: int, since: datetime | None) -> set[str]:
+    """Persons whose account changed at or after `since` (all persons with an account if None)."""
+    with ws.sessions() as session:
+        query = select(PointsAccount.person_id).where(PointsAccount.project_id == project_id)
+        if since is not None:
+            query = query.where(PointsAccount.updated_at >= since)
+        return set(session.scalars(query))
 
 
 def job_mark(ws: Workspace, project_id: int, name: str) -> datetime | None:
@@ -172,7 +197,7 @@ def set_job_mark(ws: Workspace, project_id: int, name: str, mark: datetime) -> N
             row.mark, row.updated_at = mark, utcnow()
 
 
-def award_new(ws: Workspace, project: Project) -> AwardSummary:
+def award_new(ws: Workspace, project: ProjectLike) -> AwardSummary:
     """Award the events loaded since the last run (all events on the first run)."""
     mark = job_mark(ws, project.id, "award")
     summary = award(ws, project, inserted_after=mark - OVERLAP if mark else None)

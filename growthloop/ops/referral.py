@@ -23,11 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
-from growthloop.ops import levels
-from growthloop.ops.points_award import OVERLAP, job_mark, read_events, set_job_mark
+from growthloop.ops.points_award import OVERLAP, ProjectLike, job_mark, read_events, set_job_mark
 from growthloop.ops.points_ledger import PointsError, locked
 from growthloop.ops.referral_models import Referral, ReferralCode, ReferralProgramme
-from growthloop.store.metadata import Project, utcnow
+from growthloop.store.metadata import utcnow
 from growthloop.workspace import Workspace
 
 SETTINGS = (
@@ -221,7 +220,7 @@ def _reward(
 
 def _decide(
     ws: Workspace,
-    project: Project,
+    project: ProjectLike,
     prog: ReferralProgramme,
     row: tuple[Any, ...],
     code: str,
@@ -284,7 +283,7 @@ def _decide(
 
 
 def _first_orders(
-    ws: Workspace, project: Project, prog: ReferralProgramme, summary: ReferralSummary
+    ws: Workspace, project: ProjectLike, prog: ReferralProgramme, summary: ReferralSummary
 ) -> None:
     with ws.sessions() as session:
         open_refs = list(
@@ -331,7 +330,7 @@ def _first_orders(
 
 def process(
     ws: Workspace,
-    project: Project,
+    project: ProjectLike,
     *,
     first: date | None = None,
     last: date | None = None,
@@ -366,15 +365,12 @@ def process(
         assert code is not None
         _decide(ws, project, prog, row, code, owners.get(code), marks, summary)
     _first_orders(ws, project, prog, summary)
-    if summary.rewarded:
-        levels.refresh(ws, project, summary.rewarded)
-        levels.write_events(ws, project)
     stamps = [t for t in (newest, newest_signup) if t is not None]
     summary.last_inserted_at = max(stamps) if stamps else None
     return summary
 
 
-def process_new(ws: Workspace, project: Project) -> ReferralSummary:
+def process_new(ws: Workspace, project: ProjectLike) -> ReferralSummary:
     mark = job_mark(ws, project.id, "referral")
     summary = process(ws, project, inserted_after=mark - OVERLAP if mark else None)
     if summary.last_inserted_at is not None:
