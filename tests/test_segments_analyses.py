@@ -19,6 +19,7 @@ from growthloop.analytics.funnels import FunnelSpec
 from growthloop.analytics.saved_segments import (
     create_segment,
     create_static_segment,
+    list_segments,
     recompute,
     segment_members,
 )
@@ -394,3 +395,21 @@ def test_unknown_saved_segment_is_a_clear_error(ws: Workspace) -> None:
         _run(ws, {**SPECS["trends"], "filters": [{"type": "segment", "segment_id": 9999}]})
     with pytest.raises(SpecError, match="segment breakdown"):
         parse_spec({**SPECS["trends"], "breakdown": {"property": {"type": "segment", "key": "a"}}})
+
+
+def test_profile_lists_the_persons_saved_segments(ws: Workspace, project_id: int) -> None:
+    a = create_static_segment(ws, project_id, "zz profile list", ["u07", "u08"], source="test")
+    b = create_static_segment(ws, project_id, "aa profile list", ["u07"], source="test")
+    result = _run(ws, {"kind": "profile", "person": "u07"})
+    listed = [(s["id"], s["name"]) for s in result["segments"]]
+    assert (b.id, "aa profile list") in listed and (a.id, "zz profile list") in listed
+    assert listed.index((b.id, "aa profile list")) < listed.index((a.id, "zz profile list"))
+    mine = {sid for sid, _ in listed}
+    everything = {
+        s.id
+        for s in list_segments(ws, project_id)
+        if "u07" in segment_members(ws, project_id, s.id)
+    }
+    assert mine == everything
+    other = {s["id"] for s in _run(ws, {"kind": "profile", "person": "u08"})["segments"]}
+    assert a.id in other and b.id not in other

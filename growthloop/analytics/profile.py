@@ -39,6 +39,14 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class ProfileSegment:
+    """A saved segment the person is in (docs/segments.md)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class ProfileResult:
     person_id: str
     is_identified: bool | None
@@ -50,6 +58,8 @@ class ProfileResult:
     events: tuple[TimelineEvent, ...]
     """Newest first, at most `limit`."""
     kind: str = "profile"
+    segments: tuple[ProfileSegment, ...] = ()
+    """The saved segments whose last computed members hold the person (by name)."""
 
     def table(self) -> ResultTable:
         rows = tuple((e.timestamp, e.event, e.distinct_id, e.url) for e in self.events)
@@ -140,7 +150,14 @@ class Profile:
                 )
                 for r in timeline
             ),
+            segments=self._segments(person),
         )
+
+    def _segments(self, person: str) -> tuple[ProfileSegment, ...]:
+        if self.ctx.saved is None:
+            return ()
+        found = self.ctx.saved.containing(person)
+        return tuple(ProfileSegment(sid, name) for sid, name in sorted(found, key=lambda x: x[1]))
 
     def _local(self, utc: datetime | None) -> datetime | None:
         if utc is None:

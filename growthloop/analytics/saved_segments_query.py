@@ -69,6 +69,11 @@ class WorkspaceSegments:
     def name(self, segment_id: int) -> str:
         return self._segment(segment_id).name
 
+    def containing(self, person_id: str) -> Sequence[tuple[int, str]]:
+        from growthloop.analytics.saved_segments_export import segments_of_person
+
+        return [(s.id, s.name) for s in segments_of_person(self.ws, self._project_id(), person_id)]
+
     def member_ids(self, segment_id: int) -> Sequence[str]:
         if segment_id not in self._members:
             self._segment(segment_id)

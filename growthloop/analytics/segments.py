@@ -41,6 +41,10 @@ class SavedSegmentSource(Protocol):
 
     def name(self, segment_id: int) -> str: ...
 
+    def containing(self, person_id: str) -> Sequence[tuple[int, str]]:
+        """(id, name) of the saved segments whose last computed members hold the person."""
+        ...
+
 
 def people_table(person_ids: Sequence[str]) -> ir.Table:
     """An in-memory table of person_ids (how a stored membership enters a query)."""
