@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from growthloop.analytics import QueryContext, parse_spec, run_analysis
 from growthloop.analytics.funnels import FunnelSpec
@@ -143,13 +145,13 @@ def _behaviour(event: str | None, min_count: int, days: int | None, negate: bool
     }
 
 
-def _funnel(step: int, dropped: bool, negate: bool = False) -> dict:
+def _funnel(step: int, dropped: bool, negate: bool = False, window: int = 3) -> dict:
     return {
         "type": "funnel",
         "steps": [{"event": "view"}, {"event": "cart"}, {"event": "buy"}],
         "step": step,
         "dropped": dropped,
-        "window": {"value": 3, "unit": "day"},
+        "window": {"value": window, "unit": "day"},
         "date_range": {"date_from": FUNNEL_FROM, "date_to": FUNNEL_TO},
         "negate": negate,
     }
@@ -210,6 +212,49 @@ def test_memberships_match_brute_force(ws: Workspace, project_id: int) -> None:
     assert 0 < len(want) < 40
     assert recompute(ws, project_id, outer_seg.id, NOW) == len(want)
     assert set(segment_members(ws, project_id, outer_seg.id)) == want
+
+
+SAVED: dict[int, dict[str, Any] | list[str]] = {}
+"""Segments the random test saved so far (its later examples nest earlier ones)."""
+conditions_strategy = st.one_of(
+    st.builds(
+        _behaviour,
+        st.sampled_from([None, "view", "cart", "buy"]),
+        st.integers(1, 4),
+        st.sampled_from([None, 3, 7, 30]),
+        st.booleans(),
+    ),
+    st.builds(_city, st.sampled_from(["=", "!="]), st.sampled_from(CITIES)),
+    st.builds(
+        _funnel, st.integers(1, 3), st.booleans(), st.booleans(), st.sampled_from([1, 3, 10])
+    ),
+    st.tuples(st.integers(0, 1000), st.booleans()),  # a saved segment, picked among those saved
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    conditions=st.lists(conditions_strategy, min_size=1, max_size=3),
+    match=st.sampled_from(["all", "any"]),
+)
+def test_random_definitions_match_brute_force(
+    ws: Workspace, project_id: int, conditions: list[Any], match: str
+) -> None:
+    if not SAVED:
+        static = create_static_segment(ws, project_id, "random base", PEOPLE[5:25], source="t")
+        SAVED[static.id] = sorted(PEOPLE[5:25])
+    built = []
+    for c in conditions:
+        if isinstance(c, tuple):
+            ids = sorted(SAVED)
+            c = {"type": "segment", "segment_id": ids[c[0] % len(ids)], "negate": c[1]}
+        built.append(c)
+    definition = {"match": match, "conditions": built}
+    seg = create_segment(ws, project_id, "random", SegmentDefinition.model_validate(definition))
+    SAVED[seg.id] = definition
+    want = brute(definition, SAVED)
+    assert recompute(ws, project_id, seg.id, NOW) == len(want)
+    assert set(segment_members(ws, project_id, seg.id)) == want
 
 
 def test_window_edge(ws: Workspace, project_id: int) -> None:
