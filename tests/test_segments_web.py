@@ -151,7 +151,7 @@ def test_segment_pages(demo_ws: Workspace) -> None:
     size = re.search(r'id="segment-size">([\d,]+)<', page.text)
     assert size and int(size.group(1).replace(",", "")) > 0
     assert 'id="segment-history-chart"' in page.text and "export.csv" in page.text
-    assert page.text.count("<li><code>") == min(50, int(size.group(1).replace(",", "")))
+    assert page.text.count('<a class="member" href="/analysis/people/') == min(50, int(size.group(1).replace(",", "")))
     listing = browser.get("/segments")
     assert "Buyers who completed the funnel" in listing.text and "<polyline" in listing.text
     seg_id = int(made.headers["location"].split("/")[2].split("?")[0])
