@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 
 import ibis
 import ibis.expr.types as ir
+from ibis import _
 from pydantic import Field
 
 from growthloop.analytics.context import QueryContext
@@ -131,8 +132,8 @@ class Paths:
             kept = kept.mutate(index=kept.index - kept.index.min().over(group_by="person_id"))
         return kept.select("person_id", "step", "index")
 
-    def paths_query(self) -> ir.Table:
-        """The `limit` most common paths: (path as an array of steps, people)."""
+    def path_counts(self) -> ir.Table:
+        """Every distinct path (an array of steps) with its number of people."""
         kept = self.to_query()
         if self.ctx.backend.name == "duckdb":
             path = kept.step.collect(order_by=kept.index)
@@ -140,23 +141,57 @@ class Paths:
             pairs = ibis.struct({"i": kept.index, "s": kept.step}).collect().sort()
             path = pairs.map(lambda pair: pair.s)
         per_person = kept.group_by("person_id").aggregate(path=path)
-        counts = per_person.group_by("path").aggregate(people=per_person.count())
+        return per_person.group_by("path").aggregate(people=per_person.count())
+
+    def paths_query(self) -> ir.Table:
+        """The `limit` most common paths: (path as an array of steps, people)."""
+        counts = self.path_counts()
         return counts.order_by([ibis.desc("people"), ibis.asc("path")]).limit(self.spec.limit)
 
-    def flows_query(self) -> ir.Table:
-        """People moving from one step to the next at each position."""
-        kept = self.to_query()
-        following = kept.step.lead().over(group_by="person_id", order_by="index")
-        moves = kept.mutate(target=following)
-        moves = moves.filter(moves.target.notnull())
-        return moves.group_by(["index", "step", "target"]).aggregate(people=moves.count())
+    def flows_query(self, counts: ir.Table | None = None) -> ir.Table:
+        """People moving from one step to the next at each position, summed over the distinct
+        paths (a path's positions are its indexes 0, 1, ...), so no second pass over events."""
+        counts = self.path_counts() if counts is None else counts
+        moves = [
+            counts.filter(counts.path.length() > i + 1).select(
+                index=ibis.literal(i, "int64"),
+                step=counts.path[i],
+                target=counts.path[i + 1],
+                people=counts.people.cast("int64"),
+            )
+            for i in range(self.spec.depth - 1)
+        ]
+        both = ibis.union(*moves)
+        return both.group_by(["index", "step", "target"]).aggregate(people=both.people.sum())
+
+    def combined_query(self) -> ir.Table:
+        """Top paths and flows in one query over the same path counts (rows with `path` set
+        are paths; DuckDB derives the counts once)."""
+        counts = self.path_counts()
+        top = self.paths_query().select(
+            "path",
+            people=_.people.cast("int64"),
+            index=ibis.null("int64"),
+            step=ibis.null("string"),
+            target=ibis.null("string"),
+        )
+        flows = self.flows_query(counts).select(
+            path=ibis.null("array<string>"),
+            people=_.people.cast("int64"),
+            index="index",
+            step="step",
+            target="target",
+        )
+        return top.union(flows)
 
     def calculate(self) -> PathsResult:
-        found = [(tuple(r["path"]), int(r["people"])) for r in self.ctx.execute(self.paths_query())]
+        rows = self.ctx.execute(self.combined_query())
+        found = [(tuple(r["path"]), int(r["people"])) for r in rows if r["path"] is not None]
         top = sorted(found, key=lambda kv: (-kv[1], kv[0]))
         flows = [
             Flow(int(r["index"]), r["step"], r["target"], int(r["people"]))
-            for r in self.ctx.execute(self.flows_query())
+            for r in rows
+            if r["path"] is None
         ]
         flows.sort(key=lambda f: (f.depth, -f.people, f.source, f.target))
         return PathsResult(tuple(PathCount(p, n) for p, n in top), tuple(flows))
