@@ -282,7 +282,9 @@ def locked(ws: Workspace, project_id: int, persons: Iterable[str]) -> Iterator[B
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise KeyConflict(f"idempotency key already used: {exc.orig}") from None
+        if "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower():
+            raise KeyConflict(f"idempotency key already used: {exc.orig}") from None
+        raise
     except BaseException:
         session.rollback()
         raise
