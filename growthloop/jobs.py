@@ -10,6 +10,7 @@ from __future__ import annotations
 JOBS: dict[str, str] = {
     "weekly_report": "growthloop.reports.scheduled:run_scheduled",
     "alerts": "growthloop.models.alert_rules_run:run_due",
+    "feedback_events": "growthloop.ops.feedback_events:copy_feedback_events",
     "segments": "growthloop.analytics.saved_segments_schedule:run_due",
     "points_award": "growthloop.ops.points_award:award_job",
     "points_expire": "growthloop.ops.points_award:expire_job",

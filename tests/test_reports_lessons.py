@@ -20,7 +20,8 @@ from growthloop.workspace import Workspace
 from tests.test_web_app import login
 
 PLAN = {
-    "key": "super_brand_day",
+    # Not the demo's super_brand_day: other tests plan that one in the session's PostgreSQL DB.
+    "key": f"review_{secrets.token_hex(4)}",
     "name": "超级品牌日",
     "start_date": "2026-10-31",
     "end_date": "2026-11-04",
@@ -118,3 +119,5 @@ def test_lessons_written_in_api_and_page_show_in_every_report_format(
     flat = re.sub(r"\s+", "", text)
     assert re.sub(r"\s+", "", WORKED) in flat
     assert "经验总结" in text and "已回答3/3个问题" in flat
+    assert ops.delete(f"/api/campaigns/{cid}").status_code == 204  # its lessons go with it
+    assert ops.get(url).status_code == 404
