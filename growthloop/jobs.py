@@ -12,6 +12,7 @@ JOBS: dict[str, str] = {
     "alerts": "growthloop.models.alert_rules_run:run_due",
     "feedback_events": "growthloop.ops.feedback_events:copy_feedback_events",
     "segments": "growthloop.analytics.saved_segments_schedule:run_due",
+    "outreach": "growthloop.ops.outreach_schedule:run_due",
     "points_award": "growthloop.ops.points_award:award_job",
     "points_expire": "growthloop.ops.points_award:expire_job",
     "referral": "growthloop.ops.referral:referral_job",

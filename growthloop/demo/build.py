@@ -10,6 +10,7 @@ from pathlib import Path
 from growthloop.demo.business import Calendar
 from growthloop.demo.cdnow import write_orders_file
 from growthloop.demo.generate import KINDS, default_end, write_demo
+from growthloop.demo.outreach import record_demo_outreach
 from growthloop.demo.referral import plant_referrals
 from growthloop.ingest.files import ImportSummary, import_files
 from growthloop.workspace import Workspace
@@ -57,6 +58,7 @@ def build_demo(
             ws, kind, files.files[kind], timezone=ws.settings.timezone, project=slug
         )
     plant_referrals(ws, slug, end, seed, source_dir)
+    record_demo_outreach(ws, slug, end)
     return summary
 
 
