@@ -12,9 +12,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from growthloop.accounts import add_user, create_token
 from growthloop.ops import audit
+from growthloop.ops.lessons import CampaignLessons
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 from tests.test_web_app import login
@@ -121,3 +123,10 @@ def test_lessons_written_in_api_and_page_show_in_every_report_format(
     assert "经验总结" in text and "已回答3/3个问题" in flat
     assert ops.delete(f"/api/campaigns/{cid}").status_code == 204  # its lessons go with it
     assert ops.get(url).status_code == 404
+    # SQLite gives the next campaign the deleted one's id: it must not inherit the lessons.
+    again = ops.post("/api/campaigns", json={**PLAN, "key": f"{PLAN['key']}_2"}).json()
+    assert ops.get(f"/api/campaigns/{again['id']}/lessons").json()["worked"] == ""
+    with demo_ws.sessions() as s:
+        left = s.scalars(select(CampaignLessons.campaign_id)).all()
+    assert cid not in left
+    assert ops.delete(f"/api/campaigns/{again['id']}").status_code == 204

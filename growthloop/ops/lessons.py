@@ -9,8 +9,10 @@ in the audit trail.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, delete, event, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -48,6 +50,13 @@ class CampaignLessons(Base):
     def answers(self) -> dict[str, str]:
         """Question -> stored text."""
         return {f: getattr(self, f) for f in LESSON_FIELDS}
+
+
+@event.listens_for(Campaign, "after_delete")
+def _delete_with_campaign(mapper: Any, connection: Connection, campaign: Campaign) -> None:
+    """A deleted campaign's lessons go with it, also on SQLite, which does not enforce the
+    foreign key's ON DELETE CASCADE (and reuses the id of the last row for the next one)."""
+    connection.execute(delete(CampaignLessons).where(CampaignLessons.campaign_id == campaign.id))
 
 
 def _campaign(s: Session, project_id: int, campaign_id: int) -> Campaign:
