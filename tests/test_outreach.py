@@ -430,3 +430,35 @@ def test_the_cli_sends_lists_and_shows_results(
     assert ": 0 sent, 0 to retry, 0 failed" in again.output
     unknown = run(cli_app, ["outreach", "send", "999999", "--project", slug, *args])
     assert unknown.exit_code == 1 and "no message 999999" in unknown.output
+
+
+def test_a_saved_segment_scheduled_through_the_job_registry(
+    env: tuple[Workspace, str, int], inbox: tuple[Inbox, int]
+) -> None:
+    from growthloop.analytics.saved_segments import create_static_segment
+    from growthloop.jobs import JOBS
+    from growthloop.scheduler import run_due as run_jobs
+
+    ws, _, pid = env
+    box, _ = inbox
+    members = ["p010", "p011", "p012", "p042", "p099"]  # p042 has no email
+    segment = create_static_segment(ws, pid, "VIP", members, "test")
+    item = make(ws, pid, segment_id=segment.id, person_ids=None, holdout_percent=0, send_at=T0)
+    outcomes = run_jobs(ws, T0 + timedelta(minutes=5), {"outreach": JOBS["outreach"]})
+    assert outcomes is not None and [(o.name, o.ok) for o in outcomes] == [("outreach", True)]
+    mine = [r for r in box.recipients() if r in {f"{p}@example.cn" for p in members}]
+    assert sorted(mine) == [
+        "p010@example.cn",
+        "p011@example.cn",
+        "p012@example.cn",
+        "p099@example.cn",
+    ]
+    (run,) = [r for r in results_runs(ws, item.id)]
+    assert run.run_key == "once" and run.members == 5
+    with pytest.raises(TargetError, match="segment_id"):
+        outreach.members(ws, make(ws, pid, segment_id=999999, person_ids=None))
+
+
+def results_runs(ws: Workspace, outreach_id: int) -> list[OutreachRun]:
+    with ws.sessions() as s:
+        return list(s.scalars(select(OutreachRun).where(OutreachRun.outreach_id == outreach_id)))
