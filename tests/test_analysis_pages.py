@@ -229,3 +229,40 @@ def test_user_profile_shows_the_store(demo_ws: Workspace) -> None:
         assert timeline.count("<tr>") - 1 == min(count, 200)
     missing = viewer.get("/analysis/people/nobody-at-all?lang=en")
     assert missing.status_code == 404 and "no person or events" in missing.text
+
+
+def test_saved_segments_in_builders_queries_and_profiles(demo_ws: Workspace) -> None:
+    ops = client(demo_ws, "sam", "operator")
+    con = demo_ws.events().con.cursor()
+    people = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT person_id FROM events WHERE event = 'purchase' ORDER BY 1 LIMIT 25"
+        ).fetchall()
+    ]
+    made = ops.post(
+        "/api/segments/static",
+        json={"name": "Early buyers", "person_ids": people, "source": "test"},
+    )
+    assert made.status_code == 201, made.text
+    segment_id = made.json()["id"]
+    boot = boot_of(ops.get("/analysis/trends").text)
+    assert {"id": segment_id, "name": "Early buyers"} in boot["segments"]
+    spec = {
+        "kind": "trends",
+        "series": [{"event": "purchase", "math": "unique_users"}],
+        "interval": "month",
+        "date_range": {"date_from": "2026-08-01", "date_to": "2026-11-23"},
+        "filters": [{"type": "segment", "segment_id": segment_id}],
+    }
+    answer = ops.post("/api/query", json=spec)
+    assert answer.status_code == 200, answer.text
+    [line] = answer.json()["result"]["lines"]
+    assert line["total"] == len(people) and line == engine(demo_ws, spec)["lines"][0]
+    page = ops.get(f"/analysis/people/{people[0]}?lang=en")
+    assert f'data-segment="{segment_id}">Early buyers</a>' in page.text
+    other = con.execute(
+        "SELECT min(person_id) FROM events WHERE person_id NOT IN (SELECT unnest(?))", [people]
+    ).fetchone()
+    assert other is not None
+    assert "Early buyers" not in ops.get(f"/analysis/people/{other[0]}?lang=en").text

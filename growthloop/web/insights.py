@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from growthloop.analytics.context import QueryContext
 from growthloop.analytics.kpis import Overview, Period, last_data_day
 from growthloop.analytics.registry import SpecUnion, run_analysis
+from growthloop.analytics.segments import SavedSegmentSource
 from growthloop.analytics.validation import SpecError
 from growthloop.i18n import Formatter, Translator
 from growthloop.store.events import EventStore
@@ -89,6 +90,8 @@ class RunContext:
     fmt: Formatter
     compute: Callable[[Period], Overview]
     _overviews: dict[int, Overview] = field(default_factory=dict)
+    saved: SavedSegmentSource | None = None
+    """The project's saved segments, for analysis specs that filter or break down by one."""
 
     def overview(self, days: int) -> Overview:
         """The overview of the `days` days ending on the last day with data."""
@@ -144,7 +147,7 @@ def run_trend(spec: TrendSpec, ctx: RunContext) -> Card:
 def run_analysis_card(spec: SpecUnion, ctx: RunContext) -> Card:
     """An analysis spec's result for static/charts.js; an empty card if it cannot run now."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    query_ctx = QueryContext(ibis.duckdb.from_connection(ctx.cursor), ctx.tz, now)
+    query_ctx = QueryContext(ibis.duckdb.from_connection(ctx.cursor), ctx.tz, now, ctx.saved)
     date_range = getattr(spec, "date_range", None)
     period = ""
     try:

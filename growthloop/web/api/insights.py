@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, ValidationError
 
+from growthloop.analytics.saved_segments_query import WorkspaceSegments
 from growthloop.i18n import Formatter, translator
 from growthloop.store.metadata import SavedInsight
 from growthloop.web import saved
@@ -115,6 +116,7 @@ def insight_result(
             translator(locale),
             Formatter(locale, ws.settings.currency),
             partial(cached_overview, request, project.store, cursor),
+            saved=WorkspaceSegments(ws, project.id, datetime.now(UTC).replace(tzinfo=None)),
         )
         card = run_insight(insight.spec, ctx)
     kpi = card.kpi.__dict__ if card.kpi else None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from growthloop.analytics import QueryContext, SpecError, parse_spec, run_analysis
 from growthloop.analytics.funnels import Funnel, FunnelSpec
 from growthloop.analytics.results import plain
+from growthloop.analytics.saved_segments_query import WorkspaceSegments
 from growthloop.web.context import CurrentProject, ProjectRef
 from growthloop.web.insights import read_cursor
 from growthloop.web.security import Viewer, workspace_of
@@ -39,11 +40,13 @@ class FunnelPeopleIn(BaseModel):
 
 @contextmanager
 def query_context(request: Request, project: ProjectRef) -> Iterator[QueryContext]:
-    """A QueryContext over a cursor of its own on the project's event store."""
+    """A QueryContext over a cursor of its own on the project's event store, with the project's
+    saved segments (for segment filters and breakdowns)."""
     ws = workspace_of(request)
     with read_cursor(project.store) as cursor:
         now = datetime.now(UTC).replace(tzinfo=None)
-        yield QueryContext(ibis.duckdb.from_connection(cursor), ws.settings.tz, now)
+        saved = WorkspaceSegments(ws, project.id, now)
+        yield QueryContext(ibis.duckdb.from_connection(cursor), ws.settings.tz, now, saved)
 
 
 def spec_problem(exc: SpecError) -> HTTPException:

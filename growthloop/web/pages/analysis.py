@@ -19,6 +19,7 @@ from growthloop.accounts import Role
 from growthloop.analytics import SpecError
 from growthloop.analytics.profile import ProfileSpec
 from growthloop.analytics.registry import parse_spec, run_analysis
+from growthloop.analytics.saved_segments import list_segments
 from growthloop.analytics.spec import EVENT_COLUMNS
 from growthloop.i18n import catalogue
 from growthloop.web import saved
@@ -137,6 +138,7 @@ def _boot(request: Request, principal: Viewer, project: ProjectRef, kind: str) -
             if b.owner_id == principal.account.id or principal.account.may(Role.admin)
         ],
         "default_spec": default_spec(kind, found["events"]),
+        "segments": [{"id": s.id, "name": s.name} for s in list_segments(ws, project.id)],
         "catalogue": found,
         "strings": strings,
     }

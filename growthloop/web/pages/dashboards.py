@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from growthloop.analytics.saved_segments_query import WorkspaceSegments
 from growthloop.i18n import translator
 from growthloop.store.metadata import Dashboard
 from growthloop.web import saved
@@ -83,6 +85,7 @@ def dashboard_page(
             translator(locale),
             formatter_for(request),
             partial(cached_overview, request, project.store, cursor),
+            saved=WorkspaceSegments(ws, project.id, datetime.now(UTC).replace(tzinfo=None)),
         )
         for item, insight in saved.dashboard_items(ws, board):
             card = run_insight(insight.spec, ctx)

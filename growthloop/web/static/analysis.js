@@ -89,15 +89,25 @@
   }
   function propertyInputs(path, withType = true) {
     const type = get(`${path}.type`) || "event";
+    const breakdown = path === "breakdown.property";
+    const sources = [["event", t("source_event")], ["person", t("source_person")], ["column", t("source_column")]];
+    if (breakdown) sources.push(["segment", t("source_segment")]);
     return [
-      input(t("property"), `${path}.key`, path === "breakdown.property" ? "bdkey" : "str", { list: `keys-${type}`, size: 16 }),
-      withType ? select(t("source"), `${path}.type`, [["event", t("source_event")], ["person", t("source_person")], ["column", t("source_column")]], { rerender: true }) : null,
+      input(t("property"), `${path}.key`, breakdown ? "bdkey" : "str", { list: `keys-${type}`, size: 16 }),
+      withType ? select(t("source"), `${path}.type`, sources, { rerender: true }) : null,
     ];
+  }
+  function savedSegmentRow(p, f) {
+    const options = boot.segments.map((seg) => [String(seg.id), `${seg.name} (#${seg.id})`]);
+    if (!boot.segments.some((seg) => seg.id === f.segment_id)) options.unshift([String(f.segment_id), `#${f.segment_id}`]);
+    return row(select(t("segment_filter"), `${p}.segment_id`, options, { parse: "int" }),
+      check(t("not_in_segment"), `${p}.negate`), button(t("remove"), "remove", p));
   }
   function filtersEditor(path, title) {
     const list = get(path) || [];
     const rows = list.map((f, i) => {
       const p = `${path}.${i}`;
+      if (f.type === "segment" && f.segment_id !== undefined) return savedSegmentRow(p, f);
       if (f.type === "segment") return row(h("span", { class: "chip", text: `${t("segment_filter")}${f.negate ? " ≠" : ""}` }), button(t("remove"), "remove", p));
       return row(
         ...propertyInputs(p),
@@ -106,7 +116,9 @@
         button(t("remove"), "remove", p),
       );
     });
-    return group(title, ...rows, button(t("add_filter"), "add", path, { key: "", type: "event", operator: "=", value: "" }));
+    const addSegment = path === "filters" && boot.segments.length
+      ? button(t("add_segment_filter"), "add", path, { type: "segment", segment_id: boot.segments[0].id, negate: false }) : null;
+    return group(title, ...rows, row(button(t("add_filter"), "add", path, { key: "", type: "event", operator: "=", value: "" }), addSegment));
   }
   function breakdownEditor() {
     const attrs = get("breakdown") ? {} : { class: "muted" };
@@ -188,7 +200,7 @@
         input(t("regex"), `cleaning.${i}.regex`, "str", { size: 24 }),
         input(t("replacement"), `cleaning.${i}.replacement`, "str", { size: 18 }),
         button(t("remove"), "remove", `cleaning.${i}`))),
-      button(t("add_rule"), "add", "cleaning", { regex: "/product/\\d+", replacement: "/product/:id" })),
+      button(t("add_rule"), "add", "cleaning", { regex: "/product/[^/]+", replacement: "/product/:id" })),
       dateRange(), filtersEditor("filters", t("filters")),
     ],
     lifecycle: () => [
@@ -217,6 +229,7 @@
     return [
       list("keys-event", boot.catalogue.event), list("keys-person", boot.catalogue.person),
       list("keys-column", boot.catalogue.column), list("step-names", steps),
+      h("datalist", { id: "keys-segment" }, boot.segments.map((seg) => h("option", { value: String(seg.id), label: seg.name }))),
       list("date-presets", ["-24h", "-7d", "-14d", "-30d", "-90d", "-8w", "-12w", "-6m", "-1y", "today", "yesterday", "this week", "last week", "this month", "last month", "this year"]),
     ];
   }
@@ -381,7 +394,10 @@
           : cell(dropped, num);
         return [groupName(g.breakdown_value), String(s.step), s.name, cell(s.count, num), cell(s.conversion_from_first, pct),
           cell(s.conversion_from_previous, pct), cell(s.median_seconds_from_first, duration), cell(s.mean_seconds_from_first, duration), link];
-      })))],
+      }))),
+    ...(r.trend && r.trend.length ? [table([t("bucket"), t("entered"), t("converted"), t("conv_first")],
+      r.trend.map((p) => [day(p.bucket), cell(p.entered, num), cell(p.converted, num), cell(p.conversion, pct)]), "trend-table")] : []),
+    ],
     retention: (r) => {
       const periods = r.groups.length ? r.groups[0].mean.length : 0;
       const columns = [t("group"), t("cohort"), t("size"), ...Array.from({ length: periods }, (_, i) => `${t(r.period)} ${i}`)];
@@ -420,9 +436,27 @@
     const body = await response.json();
     extraBox.textContent = "";
     if (!response.ok) { extraBox.append(h("p", { class: "error", text: problemText(body) })); return; }
-    extraBox.append(h("div", { id: "dropped-people" },
-      h("p", { text: t("dropped_people", { count: num(body.count), step }) }),
+    const save = boot.may_save ? h("form", { class: "row", id: "segment-form" },
+      h("label", {}, t("segment_name"), h("input", { name: "segment_name", required: true, maxlength: 200 })),
+      h("button", { type: "submit", text: t("save_segment") }), h("span", { id: "segment-status" })) : null;
+    extraBox.append(h("div", { id: "dropped-people", "data-step": step },
+      h("p", { text: t("dropped_people", { count: num(body.count), step }) }), save,
       h("ul", { class: "people-list" }, body.people.map((p) => h("li", {}, h("a", { href: `/analysis/people/${encodeURIComponent(p)}?${project}`, text: p }))))));
+  });
+
+  // The drop-off list as a saved segment (the rule "reached step k, not k+1" of this funnel).
+  extraBox.addEventListener("submit", async (event) => {
+    if (event.target.id !== "segment-form" || !last) return;
+    event.preventDefault();
+    const step = Number(document.getElementById("dropped-people").dataset.step);
+    const name = event.target.segment_name.value.trim();
+    const response = await api(`/api/segments/from-funnel?${project}`, { name, funnel: last.spec, step, dropped: true });
+    const body = await response.json();
+    const out = document.getElementById("segment-status");
+    out.textContent = "";
+    if (!response.ok) { out.className = "error"; out.textContent = problemText(body); return; }
+    out.className = "notice";
+    out.append(h("a", { href: `/segments/${body.id}?${project}`, id: "open-segment", "data-size": body.size, text: t("segment_saved", { name: body.name, size: num(body.size) }) }));
   });
 
   // ---- saving to a dashboard ----

@@ -43,10 +43,11 @@ window.GLCharts = (() => {
     });
   }
   function yAxis(svg, max, x0, y0, h, w, format = num) {
+    const tick = format === num && max >= 10 ? (v) => num(v, 0) : format;
     for (let i = 0; i <= 4; i++) {
       const y = y0 + h - (h * i) / 4;
       svg.appendChild(el("line", { x1: x0, x2: x0 + w, y1: y, y2: y, class: "gl-grid" }));
-      svg.appendChild(el("text", { x: x0 - 6, y: y + 4, "text-anchor": "end", "font-size": 11, class: "gl-tick" }, format((max * i) / 4)));
+      svg.appendChild(el("text", { x: x0 - 6, y: y + 4, "text-anchor": "end", "font-size": 11, class: "gl-tick" }, tick((max * i) / 4)));
     }
   }
   function xLabels(svg, labels, xOf, y) {
@@ -152,6 +153,7 @@ window.GLCharts = (() => {
     const CW = 64, CH = 24, L = 190, T = 24;
     const W = L + CW * columns.length + 10, H = T + CH * rows.length + 10;
     const svg = canvas(target, W, H, "gl-heatmap");
+    svg.setAttribute("width", W); // natural size: a small matrix is not blown up to the full width
     columns.forEach((c, j) => svg.appendChild(el("text", { x: L + CW * j + CW / 2, y: 16, "text-anchor": "middle", "font-size": 11, class: "gl-tick" }, c)));
     rows.forEach((row, i) => {
       const y = T + CH * i;
@@ -245,6 +247,9 @@ window.GLCharts = (() => {
           notes: g.steps.map((s) => `${num(s.count)} · ${pct(s.conversion_from_first)}`),
         })),
       });
+      if (result.trend && result.trend.length) {
+        lines(target, { labels: result.trend.map((p) => day(p.bucket)), series: [{ name: "%", values: result.trend.map((p) => p.conversion) }] }, pct);
+      }
     } else if (kind === "retention") {
       const periods = result.groups[0] ? result.groups[0].mean.length : 0;
       const rows = result.groups.flatMap((g) => g.cohorts.map((c) => ({
