@@ -40,9 +40,12 @@ def today(request: Request) -> date:
     return datetime.now(workspace_of(request).settings.tz).date()
 
 
-def period(request: Request, start: date | None, end: date | None) -> tuple[date, date]:
-    """[start, end]: `end` defaults to today, `start` to 89 days before; 422 when reversed."""
-    last = end or today(request)
+def period(
+    request: Request, start: date | None, end: date | None, *, complete_days: bool = False
+) -> tuple[date, date]:
+    """[start, end]: `end` defaults to today (yesterday, the last complete day, with
+    `complete_days`), `start` to 89 days before; 422 when reversed."""
+    last = end or today(request) - timedelta(days=1 if complete_days else 0)
     first = start or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if first > last:
         raise HTTPException(422, f"start: {first} is after end {last}")

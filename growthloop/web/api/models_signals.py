@@ -133,8 +133,9 @@ def get_anomalies(
     end: date | None = End,
     threshold: float = Query(default=anomalies.DEFAULT_THRESHOLD, gt=0, le=100),
 ) -> dict[str, Any]:
-    """A daily series checked against its weekday-seasonal robust baseline."""
-    first, last = period(request, start, end)
+    """A daily series checked against its weekday-seasonal robust baseline (default: the 90 days
+    up to yesterday; today is not complete yet)."""
+    first, last = period(request, start, end, complete_days=True)
     with store_of(request, project) as store:
         return anomalies_result(store, metric, first, last, event, threshold)
 

@@ -101,9 +101,13 @@ def rfm_page(
     with shown(problem), store_of(request, project) as store:
         got = rfm_result(store, day, None, threshold, before)
         cuts = got["cut_points"]
+        names = {
+            "recency_days": t("models.cut_recency"),
+            "frequency": t("models.cut_frequency"),
+            "monetary": t("models.cut_monetary"),
+        }
         facts = [(t("models.customers"), page.fmt.number(got["customers"]))] + [
-            (t("models.cut_points") + f" {k}", " / ".join(page.fmt.number(v, 0) for v in cuts[k]))
-            for k in cuts
+            (names.get(k, k), " / ".join(page.fmt.number(v, 0) for v in cuts[k])) for k in cuts
         ]
         blocks.append(Block("rfm-summary", t("models.rfm_summary"), facts=facts))
         blocks.append(segment_block(page, project.slug, "rf", got["rf_segments"], day, threshold))

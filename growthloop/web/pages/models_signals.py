@@ -161,7 +161,7 @@ def anomalies_page(
     """A daily series with its expected range and the flagged days."""
     page, problem = Page(request), Problem()
     t = page.t
-    first, last = period(request, start, end)
+    first, last = period(request, start, end, complete_days=True)
     blocks: list[Block] = []
     with shown(problem), store_of(request, project) as store:
         got = anomalies_result(store, metric, first, last)
