@@ -56,6 +56,34 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Signs session cookies; generated into the data dir if unset."
     )
+    collector_max_body_bytes: int = Field(
+        default=5 << 20,
+        ge=1024,
+        description="Collector: a request body over this (sent or decompressed) gets 413.",
+    )
+    collector_max_spool_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 20,
+        description="Collector: spooled bytes not yet loaded over this: requests get 503.",
+    )
+    collector_group_commit_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        description="Collector: how long the spool writer waits for more requests to share an"
+        " fsync (0: it syncs as soon as the previous fsync is done).",
+    )
+    collector_load_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="Collector: the loader moves the spool into the event store this often.",
+    )
+    collector_load_batch_bytes: int = Field(
+        default=64 << 20,
+        ge=1 << 20,
+        description="Collector: spool bytes the loader stores in one transaction at most.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,3 +95,31 @@ def test_a_project_added_while_serving_is_accepted(workspace: Workspace) -> None
         assert response.status_code == 200, response.text
     assert workspace.events("shop").count("events") == 1
     assert workspace.events().count("events") == 0
+
+
+def test_the_settings_set_the_collector_limits(tmp_path: Path) -> None:
+    """`collector_*` settings (overrides here; GROWTHLOOP_COLLECTOR_* or growthloop.toml alike)
+    reach the collector of the web app, which answers ingestion ahead of its pages' middleware,
+    with the same security headers; the pages keep theirs and their language cookie."""
+    ws = Workspace.open(tmp_path / "data", collector_max_body_bytes=2048)
+    try:
+        assert CollectorConfig.from_settings(ws.settings).max_body_bytes == 2048
+        event = {"event": "e", "distinct_id": "d", "timestamp": "2026-01-01T00:00:00Z"}
+        small = {"api_key": key_of(ws), "batch": [event]}
+        big = {"api_key": key_of(ws), "batch": [{**event, "properties": {"x": "y" * 3000}}]}
+        with live_server(create_app(ws)) as url:
+            ok = httpx.post(f"{url}/batch/", json=small, headers={"Origin": "https://a.example"})
+            refused = httpx.post(f"{url}/batch/", json=big)
+            page = httpx.get(f"{url}/login?lang=en")
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"status": 1, "accepted": 1, "rejected": 0}
+        assert ok.headers["x-content-type-options"] == "nosniff"
+        assert ok.headers["access-control-allow-origin"] == "https://a.example"
+        assert refused.status_code == 413
+        assert "2,048 bytes" in refused.json()["detail"]
+        # The pages' middleware still runs for everything else.
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+        assert "gl_lang=en" in page.headers["set-cookie"]
+        assert ws.events().count("events") == 1
+    finally:
+        ws.close()

@@ -110,3 +110,36 @@ def test_concurrent_requests_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mo
     data = b"".join(p.read_bytes() for p in spool.segments("default"))
     assert sorted(data.splitlines(keepends=True)) == sorted(line(i) for i in range(40))
     assert 1 <= len(calls) < 40  # acknowledged only after an fsync, and fewer fsyncs than requests
+
+
+@pytest.mark.parametrize("window", [0.0, 0.5])
+def test_a_group_commit_window_gathers_requests_into_one_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: float
+) -> None:
+    """Requests 10 ms apart: without a window each finds the writer idle and gets an fsync of
+    its own (or nearly); with a 0.5 s window the 20 of them (0.2 s) share one."""
+    calls = []
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counting)
+    spool = Spool(tmp_path / "spool", tmp_path / "dead", group_commit_seconds=window)
+    spool.start()
+    try:
+        futures = []
+        for i in range(20):
+            futures.append(spool.append("default", line(i)))
+            threading.Event().wait(0.01)
+        for f in futures:
+            f.result(timeout=10)
+    finally:
+        spool.stop()
+    data = b"".join(p.read_bytes() for p in spool.segments("default"))
+    assert sorted(data.splitlines(keepends=True)) == sorted(line(i) for i in range(20))
+    if window:
+        assert len(calls) == 1
+    else:
+        assert len(calls) >= 10

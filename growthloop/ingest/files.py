@@ -140,6 +140,15 @@ def import_files(
     return summary
 
 
+JsonReader = Callable[[duckdb.DuckDBPyConnection, SourceFile, str, Mapping[str, str]], bool]
+"""A faster reader for JSON Lines sources that the caller knows to be well formed (the
+collector's spool). Called as `reader(con, src, name, targets)`, it creates the temporary table
+`name` with a VARCHAR column `s_<target>` per target (the JSON key `targets[target]`), the row
+number column `ROW` and a NULL `_extra` JSON column, and returns True; or, when it cannot,
+returns False and leaves the source to the line-by-line reader, which names a bad line. Set it
+as `Plan.json_reader`."""
+
+
 class _Plan:
     """The sources of one import, their checks, and the typed view over all of them."""
 
@@ -158,6 +167,7 @@ class _Plan:
         self.rows = 0
         self.typed_kind = "VIEW"
         self.uuids_given = False
+        self.json_reader: JsonReader | None = None
 
     def add(self, src: SourceFile, index: int, mapping: dict[str, str]) -> None:
         spec = self.spec
@@ -186,7 +196,12 @@ class _Plan:
         name = f"_src_{index}"
         if src.format == "parquet":
             self._parquet_view(src, name, targets, extras)
-        else:
+        elif not (
+            is_json
+            and not extras
+            and self.json_reader is not None
+            and self.json_reader(self.con, src, name, targets)
+        ):
             self._load_text(src, name, targets, extras, is_json)
         types = self.con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [name]
@@ -447,3 +462,10 @@ def _record_run(ws: Workspace, project: str | None, summary: ImportSummary) -> N
 
 
 __all__ = ["BadRowError", "FileFormatError", "ImportSummary", "import_files"]
+
+
+Plan = _Plan
+"""The importer's plan (add sources, check, create the typed view, drop), for other loaders of
+JSON Lines such as the collector's; `Plan.json_reader` is their seam. `Reject` is a rejected
+row of `Plan.rejects`."""
+Reject = _Reject

@@ -6,7 +6,6 @@ listing it in that package's ROUTERS.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,11 +15,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from growthloop import __version__
 from growthloop.i18n import LOCALES, negotiate
-from growthloop.ingest.collector import collector_router
+from growthloop.ingest.collector import CollectorFastPath, collector_router
 from growthloop.store.events import StoreInUseError
 from growthloop.web import api, pages
 from growthloop.web.overview_cache import OverviewCache
@@ -34,6 +35,12 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 
 
 def _is_api(request: Request) -> bool:
@@ -64,14 +71,61 @@ def create_app(
         app.include_router(router)
     # SDK ingestion: checks the project's ingestion key, no login. Its wire formats are the SDKs'
     # (docs/collector.md), so it stays out of the /api schema.
-    app.include_router(collector_router(ws), include_in_schema=False)
+    collector = collector_router(ws)
+    app.include_router(collector, include_in_schema=False)
     app.mount("/static/vendor", StaticFiles(directory=PLOTLY_JS_DIR), name="vendor")
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
     )
     app.mount("/static", StaticFiles(packages=[("growthloop.web", "static")]), name="static")
     _add_handlers(app)
+    app.add_middleware(LocaleAndHeaders)
+    # Outermost: SDK traffic skips the routing and middleware the pages need.
+    app.add_middleware(CollectorFastPath, handlers=collector.handlers, headers=SECURITY_HEADERS)
     return app
+
+
+class LocaleAndHeaders:
+    """Pure ASGI middleware (no per-request task and body stream, unlike `@app.middleware`):
+    picks the request's locale (`request.state.locale`: ?lang=, which also sticks in a cookie,
+    else the cookie, else Accept-Language) and adds the security headers to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        chosen = request.query_params.get("lang")
+        cookie = request.cookies.get(LANG_COOKIE)
+        request.state.locale = negotiate(
+            request.headers.get("accept-language"), chosen if chosen in LOCALES else cookie
+        )
+        set_cookie: bytes | None = None
+        if chosen in LOCALES:
+            carrier = Response()
+            carrier.set_cookie(
+                LANG_COOKIE,
+                chosen,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="lax",
+                secure=scope["app"].state.secure_cookies,
+            )
+            set_cookie = next(v for k, v in carrier.raw_headers if k == b"set-cookie")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if set_cookie is not None:
+                    headers.append("set-cookie", set_cookie.decode("latin-1"))
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _add_handlers(app: FastAPI) -> None:
@@ -115,29 +169,3 @@ def _add_handlers(app: FastAPI) -> None:
             {"status": exc.status_code, "detail": exc.detail},
             exc.status_code,
         )
-
-    @app.middleware("http")
-    async def locale_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # ?lang= switches the language and sticks in a cookie; else cookie, else Accept-Language.
-        chosen = request.query_params.get("lang")
-        cookie = request.cookies.get(LANG_COOKIE)
-        request.state.locale = negotiate(
-            request.headers.get("accept-language"), chosen if chosen in LOCALES else cookie
-        )
-        response = await call_next(request)
-        if chosen in LOCALES:
-            response.set_cookie(
-                LANG_COOKIE,
-                chosen,
-                max_age=365 * 24 * 3600,
-                httponly=True,
-                samesite="lax",
-                secure=request.app.state.secure_cookies,
-            )
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response

@@ -3,10 +3,11 @@ HTTP; each request is fsync'd to a spool before it is acknowledged, and a loader
 the spool into the event store through the importer's path.
 
 Public surface: `collector_router(ws)` (include it in the web app; its lifespan runs spool and
-loader), `CollectorConfig`, and `PUBLIC_ROUTES` (the routes that need no login).
+loader), `CollectorFastPath` (middleware that answers those routes ahead of the rest of the app),
+`CollectorConfig`, and `PUBLIC_ROUTES` (the routes that need no login).
 """
 
-from growthloop.ingest.collector.routes import PUBLIC_ROUTES, collector_router
+from growthloop.ingest.collector.routes import PUBLIC_ROUTES, CollectorFastPath, collector_router
 from growthloop.ingest.collector.service import Collector, CollectorConfig
 
-__all__ = ["PUBLIC_ROUTES", "Collector", "CollectorConfig", "collector_router"]
+__all__ = ["PUBLIC_ROUTES", "Collector", "CollectorConfig", "CollectorFastPath", "collector_router"]

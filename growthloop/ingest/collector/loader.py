@@ -1,6 +1,6 @@
 """The loader: moves closed spool segments into the event store, a batch of segments at a time.
 
-It runs the importer's own path (the `_Plan` checks and `store_typed` transaction of
+It runs the importer's own path (the `Plan` checks and `store_typed` transaction of
 growthloop/ingest/files.py and loader.py), so identity, sessions, channels and dedupe are the
 same as for `growthloop import`. Crash safety: a segment is deleted only after the transaction
 that stored its events has committed; if the process dies in between, the segment is loaded
@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,40 +35,32 @@ from growthloop.workspace import Workspace
 log = logging.getLogger(__name__)
 
 
-class SpoolPlan(files._Plan):
-    """The importer's plan, reading spool segments with DuckDB's own JSON reader.
+def read_segment(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, name: str, targets: Mapping[str, str]
+) -> bool:
+    """Read a spool segment with DuckDB's own JSON reader (the importer's `Plan.json_reader`).
 
     The importer reads any user's file line by line so that a bad line can be named; a segment
     is written by the collector (one JSON object per line, keys from our fixed schema), so the
     C++ reader does the same job for about a third less of the loader's CPU. Should a segment
-    still not parse, the importer's reader takes over and names the bad line."""
-
-    def _load_text(
-        self,
-        src: SourceFile,
-        name: str,
-        targets: dict[str, str],
-        extras: list[str],
-        is_json: bool,
-    ) -> None:
-        if not is_json or extras or any(t != s for t, s in targets.items()):
-            super()._load_text(src, name, targets, extras, is_json)
-            return
-        # Only names of the fixed events schema are formatted into the SQL.
-        columns = ", ".join(f"'{t}': 'VARCHAR'" for t in targets)
-        select = ", ".join(f'"{t}" AS s_{t}' for t in targets)
-        try:
-            self.con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {name} AS
-                SELECT {select}, row_number() OVER () AS {ROW}, CAST(NULL AS JSON) AS _extra
-                FROM read_json($path, format = 'newline_delimited', columns = {{{columns}}})""",
-                {"path": str(src.path)},
-            )
-        except duckdb.Error as exc:
-            log.warning(
-                "%s: DuckDB's JSON reader failed (%s); reading it line by line", src.path, exc
-            )
-            super()._load_text(src, name, targets, extras, is_json)
+    still not parse, it returns False and the importer's reader takes over and names the bad
+    line."""
+    if any(t != s for t, s in targets.items()):
+        return False
+    # Only names of the fixed events schema are formatted into the SQL.
+    columns = ", ".join(f"'{t}': 'VARCHAR'" for t in targets)
+    select = ", ".join(f'"{t}" AS s_{t}' for t in targets)
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            SELECT {select}, row_number() OVER () AS {ROW}, CAST(NULL AS JSON) AS _extra
+            FROM read_json($path, format = 'newline_delimited', columns = {{{columns}}})""",
+            {"path": str(src.path)},
+        )
+    except duckdb.Error as exc:
+        log.warning("%s: DuckDB's JSON reader failed (%s); reading it line by line", src.path, exc)
+        return False
+    return True
 
 
 class CursorStore(EventStore):
@@ -175,7 +168,8 @@ class SegmentLoader:
         """Store the events of `segments` in one transaction, then delete the segments."""
         store = self._store(project)
         spec = KINDS["events"]
-        plan = SpoolPlan(store.con, spec, "UTC", True, None)
+        plan = files.Plan(store.con, spec, "UTC", True, None)
+        plan.json_reader = read_segment
         try:
             for index, path in enumerate(segments):
                 plan.add(detect(path), index, {})
@@ -197,7 +191,7 @@ class SegmentLoader:
         stats.per_project[project] = stats.per_project.get(project, 0) + counts.stored
         return counts.stored
 
-    def _dead_letters(self, project: str, rejects: list[files._Reject]) -> None:
+    def _dead_letters(self, project: str, rejects: list[files.Reject]) -> None:
         now = datetime.now(UTC).isoformat()
         lines = [
             json.dumps(

@@ -23,6 +23,7 @@ MAX_ID = 200
 """Longest event name or distinct id accepted (longer ones are almost always a bug)."""
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_EARLIEST_S, _LATEST_S = EARLIEST.timestamp(), LATEST.timestamp()
 # Ids the SDK sent that are not UUIDs are hashed into one in this namespace, so a retry of the
 # same message maps to the same uuid and is stored once.
 NAMESPACE = uuidlib.UUID("6f1c39e4-8a53-4c55-9d33-2f3b6f0f4a51")
@@ -67,6 +68,8 @@ def parse_time(value: object, field: str) -> datetime:
         if not math.isfinite(value):
             raise BadEvent(field, f"{value!r} is not a timestamp")
         seconds = value / 1000 if abs(value) >= 1e11 else float(value)
+        if _EARLIEST_S <= seconds < _LATEST_S:  # the common case: no range check on a datetime
+            return datetime.fromtimestamp(seconds, UTC)
         try:
             moment = datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError):
@@ -86,7 +89,9 @@ def parse_time(value: object, field: str) -> datetime:
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with microseconds (isoformat is several times faster than strftime)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def object_field(value: object, field: str) -> dict[str, Any]:

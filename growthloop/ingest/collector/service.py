@@ -7,14 +7,19 @@ spool; the loader stores them in the event store shortly after.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from growthloop.config import Settings
 from growthloop.ingest.collector.batch import Batch
 from growthloop.ingest.collector.decode import BadRequest
 from growthloop.ingest.collector.geoip import GeoIP, find_database
@@ -25,13 +30,16 @@ from growthloop.workspace import Workspace
 
 @dataclass(frozen=True)
 class CollectorConfig:
-    """Limits and timings of the collector (defaults suit one machine)."""
+    """Limits and timings of the collector (defaults suit one machine; `from_settings` takes
+    the deployment's settings, `collector_*`)."""
 
     max_body_bytes: int = 5 << 20
     """A request body (compressed or not, and once decompressed) over this gets 413."""
     max_spool_bytes: int = 1 << 30
     """Spooled and not yet loaded bytes over this: requests get 503 with Retry-After."""
     retry_after_seconds: int = 5
+    group_commit_seconds: float = 0.0
+    """How long the spool writer waits for more requests to share an fsync."""
     segment_bytes: int = 4 << 20
     segment_seconds: float = 1.0
     """A segment is closed (and may be loaded) when this big or this old."""
@@ -43,13 +51,41 @@ class CollectorConfig:
     geoip_database: Path | None = None
     """A MaxMind .mmdb file; default: the first `<data dir>/geoip/*.mmdb`, if any."""
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CollectorConfig:
+        return cls(
+            max_body_bytes=settings.collector_max_body_bytes,
+            max_spool_bytes=settings.collector_max_spool_bytes,
+            group_commit_seconds=settings.collector_group_commit_ms / 1000,
+            load_interval_seconds=settings.collector_load_interval_seconds,
+            load_batch_bytes=settings.collector_load_batch_bytes,
+        )
 
-# One encoder for all lines: json.dumps with options builds a new encoder on every call.
+
+# One encoder for all lines: json.dumps with options builds a new encoder on every call, and
+# JSONEncoder.encode builds a new C encoder on every call too. This is that C encoder, made
+# once (compact separators, UTF-8 kept, unknown types as str, no cycle check: the records come
+# from parsed JSON), with the pure-Python one where CPython has no C accelerator.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_encode_c = (
+    c_make_encoder(None, str, encode_basestring, None, ":", ",", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
 
 
 def _line(record: dict[str, Any]) -> bytes:
     return _ENCODER.encode(record).encode() + b"\n"
+
+
+def lines_of(records: list[dict[str, Any]]) -> bytes:
+    """JSON Lines of `records`: one compact JSON object per line, each ending in a newline."""
+    if not records:
+        return b""
+    if _encode_c is None:
+        return b"".join(_line(r) for r in records)
+    encode = _encode_c
+    return ("\n".join(["".join(encode(r, 0)) for r in records]) + "\n").encode()
 
 
 def locate(event: dict[str, Any], geoip: GeoIP, client_ip: str | None) -> None:
@@ -68,6 +104,20 @@ def locate(event: dict[str, Any], geoip: GeoIP, client_ip: str | None) -> None:
         event["country"] = country
     if city is not None:
         event["city"] = city
+
+
+def _open_store(ws: Workspace, slug: str, attempts: int = 5) -> None:
+    """Open a project's store. `growthloop serve` may start its job runner at the same moment,
+    whose jobs open the same store from their thread; the first open of a new store creates
+    its tables, and the loser of that race gets a DuckDB write-write conflict: try again."""
+    for attempt in range(attempts):
+        try:
+            ws.events(slug)
+            return
+        except duckdb.TransactionException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 class KeyIndex:
@@ -107,7 +157,7 @@ class Collector:
 
     def __init__(self, ws: Workspace, config: CollectorConfig | None = None) -> None:
         self.ws = ws
-        self.config = config or CollectorConfig()
+        self.config = config or CollectorConfig.from_settings(ws.settings)
         root = self.config.directory or ws.settings.data_dir / "collector"
         self.deadletter_dir = root / "deadletter"
         self.spool = Spool(
@@ -115,6 +165,7 @@ class Collector:
             self.deadletter_dir,
             segment_bytes=self.config.segment_bytes,
             segment_seconds=self.config.segment_seconds,
+            group_commit_seconds=self.config.group_commit_seconds,
             on_close=self._segment_closed,
         )
         self.loader = SegmentLoader(
@@ -135,9 +186,14 @@ class Collector:
         database = self.config.geoip_database or find_database(self.ws.settings.data_dir)
         self.geoip = GeoIP(database) if database is not None else None
         for project in self.ws.projects():
-            self.ws.events(project.slug)
+            _open_store(self.ws, project.slug)
         self.spool.start()
         self.loader.start()
+        # The app, its libraries and the stores are ~300k objects that live as long as the
+        # process; a full garbage collection walks all of them (0.1-0.5 s with the GIL held:
+        # every request waits). Frozen, they are left out of every later collection.
+        gc.collect()
+        gc.freeze()
 
     def stop(self) -> None:
         """Spool what is queued, load what is spooled, stop."""
@@ -161,7 +217,7 @@ class Collector:
         if self.geoip is not None:
             for event in batch.events:
                 locate(event, self.geoip, client_ip)
-        lines = b"".join(_line(e) for e in batch.events)
+        lines = lines_of(batch.events)
         now = datetime.now(UTC).isoformat()
         dead = b"".join(
             _line(

@@ -61,10 +61,12 @@ class Spool:
         *,
         segment_bytes: int = 4 << 20,
         segment_seconds: float = 1.0,
+        group_commit_seconds: float = 0.0,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self.root, self.deadletter_dir = root, deadletter_dir
         self.segment_bytes, self.segment_seconds = segment_bytes, segment_seconds
+        self.group_commit_seconds = group_commit_seconds
         self.on_close = on_close
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._open: dict[str, _Segment] = {}
@@ -157,10 +159,17 @@ class Spool:
                 jobs: list[_Job | None] = []
             else:
                 jobs = [first]
-                while True:
+                # Group commit: whatever queued during the last fsync shares the next one, and
+                # with a group-commit interval, whatever arrives within it.
+                until = time.monotonic() + self.group_commit_seconds
+                while first is not None:
                     try:
-                        jobs.append(self._jobs.get_nowait())
+                        wait = until - time.monotonic()
+                        job = self._jobs.get(timeout=wait) if wait > 0 else self._jobs.get_nowait()
                     except queue.Empty:
+                        break
+                    jobs.append(job)
+                    if job is None:
                         break
             stopping = any(j is None for j in jobs)
             work = [j for j in jobs if j is not None]
