@@ -472,5 +472,19 @@ def test_user_profile_from_a_funnel_drop_off(site: Site, analyst: Page) -> None:
     assert page.locator("#profile-identities code").all_inner_texts() == ids
     assert page.locator("#profile-timeline tbody tr").count() == min(count, 200)
     assert "Carts without purchase" in page.locator("#profile-segments a").all_inner_texts()
-    page.screenshot(path=str(DOCS_IMG / "analysis-people.png"), full_page=True)
+    # An identified person with several ids and properties, found by distinct_id.
+    con = site.workspace.events().con.cursor()
+    rich, distinct, properties = con.execute(
+        "SELECT p.person_id, max(i.distinct_id), any_value(p.properties) FROM persons p "
+        "JOIN person_identities i USING (person_id) WHERE p.is_identified "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+    ).fetchone()
+    con.close()
+    page.fill("#person-search [name=person]", distinct)
+    page.click("#person-search button[type=submit]")
+    page.wait_for_selector("#profile-timeline")
+    assert page.locator("h2").first.inner_text() == rich
+    keys = sorted(json.loads(properties))
+    assert page.locator("#profile-properties th").all_inner_texts() == keys and keys
+    page.screenshot(path=str(DOCS_IMG / "analysis-people.png"))
     assert page.problems == []

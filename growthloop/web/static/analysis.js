@@ -12,7 +12,7 @@
   const tableBox = document.getElementById("analysis-table");
   const extraBox = document.getElementById("analysis-extra");
   const statusBox = document.getElementById("analysis-status");
-  const { num, pct, day } = window.GLCharts;
+  const { num, pct, day, duration, binLabel } = window.GLCharts;
   const t = (key, values = {}) => (boot.strings[`analysis.${key}`] || key)
     .replace(/\{(\w+)\}/g, (_, k) => (values[k] === undefined ? "" : values[k]));
   const OPERATORS = ["=", "!=", "in", "not_in", "contains", "not_contains", "regex", ">", ">=", "<", "<=", "is_set", "is_not_set"];
@@ -368,13 +368,6 @@
       h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => (c instanceof Node ? c : h("td", { class: typeof c === "number" || c === null ? "num" : null, text: c === null ? "–" : typeof c === "number" ? num(c) : c })))))));
   }
   const cell = (value, format) => h("td", { class: "num", "data-value": value === null ? "" : String(value), text: format(value) });
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined) return "–";
-    if (seconds < 60) return `${num(seconds, 1)} s`;
-    if (seconds < 3600) return `${num(seconds / 60, 1)} min`;
-    if (seconds < 86400) return `${num(seconds / 3600, 1)} h`;
-    return `${num(seconds / 86400, 1)} d`;
-  }
   const groupName = (value) => (value === null ? t("all_people") : value);
 
   const TABLES = {
@@ -423,7 +416,7 @@
     extraBox.append(h("p", { id: "distribution-stats", text: t("stats", {
       people: num(r.people), mean: format(r.mean), median: format(r.median), p25: format(r.p25), p75: format(r.p75), p90: format(r.p90),
     }) }));
-    return [table([t("bin"), t("count")], r.bins.map((b) => [b.high === null ? `${num(b.low)}+` : `${num(b.low)}–${num(b.high - 1)}`, cell(b.people, num)]))];
+    return [table([t("bin"), t("count")], r.bins.map((b) => [binLabel(b, format), cell(b.people, num)]))];
   }
 
   // Funnel drop-off: who reached step k and went no further, each linking to their profile.

@@ -227,6 +227,20 @@ window.GLCharts = (() => {
     return svg;
   }
 
+  /** Seconds as the largest fitting unit: 45 s, 12.5 min, 3 h, 2.5 d. */
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    if (seconds < 60) return `${num(seconds, 1)} s`;
+    if (seconds < 3600) return `${num(seconds / 60, 1)} min`;
+    if (seconds < 86400) return `${num(seconds / 3600, 1)} h`;
+    return `${num(seconds / 86400, 1)} d`;
+  }
+  /** A histogram bin [low, high): "3–4" for counts (high exclusive), "1 h–1 d" for durations. */
+  function binLabel(b, format) {
+    if (b.high === null) return `${format(b.low)}+`;
+    return format === num ? `${num(b.low)}–${num(b.high - 1)}` : `${format(b.low)}–${format(b.high)}`;
+  }
+
   const lineName = (line) => [line.label, line.breakdown_value, line.period === "previous" ? "(−1)" : null].filter((x) => x !== null && x !== undefined).join(" · ");
 
   /** Draw the chart of any analysis result into `target` (emptied first). */
@@ -272,7 +286,7 @@ window.GLCharts = (() => {
       });
     } else if (kind === "distribution" || kind === "interval") {
       bars(target, {
-        labels: result.bins.map((b) => (b.high === null ? `${num(b.low)}+` : `${num(b.low)}–${num(b.high)}`)),
+        labels: result.bins.map((b) => binLabel(b, kind === "interval" ? duration : num)),
         groups: [{ name: "", values: result.bins.map((b) => b.people) }],
       });
     } else if (kind === "segment") {
@@ -287,5 +301,5 @@ window.GLCharts = (() => {
     const data = JSON.parse(node.textContent);
     analysis(document.getElementById(node.dataset.analysis), data.kind, data.result);
   });
-  return { analysis, lines, bars, heatmap, sankey, stacked, num, pct, day };
+  return { analysis, lines, bars, heatmap, sankey, stacked, num, pct, day, duration, binLabel };
 })();
