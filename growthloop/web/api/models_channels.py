@@ -238,6 +238,6 @@ def get_budget_mix(
     upper: float = Query(default=2.0, description="Highest multiple of a channel's current spend."),
 ) -> dict[str, Any]:
     """Response curves per paid channel, the recommended daily spend, marginal returns, refusals."""
-    first, last = period(request, start, end)
+    first, last = period(request, start, end, complete_days=True)
     with store_of(request, project) as store:
         return budget_mix_result(store, first, last, budget, lower, upper)

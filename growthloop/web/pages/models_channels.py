@@ -177,7 +177,7 @@ def budget_page(
     """Response curves, the recommended daily spend per channel, and refusals."""
     page, problem = Page(request), Problem()
     t, fmt = page.t, page.fmt
-    first, last = period(request, start, end)
+    first, last = period(request, start, end, complete_days=True)
     blocks: list[Block] = []
     with shown(problem), store_of(request, project) as store:
         got = budget_mix_result(store, first, last, budget)

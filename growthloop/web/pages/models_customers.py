@@ -236,6 +236,8 @@ def clv_page(
                 ),
             )
         )
+    # The behavioural signal needs no purchase model: shown even when BG/NBD refuses the data.
+    with shown(problem), store_of(request, project) as store:
         late = behaviour(store, day)
         facts = [
             (t("models.active_users"), fmt.number(late["users"])),
