@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from growthloop.analytics.dates import ResolvedRange, resolve_range
 from growthloop.analytics.filters import (
@@ -21,7 +22,6 @@ from growthloop.analytics.filters import (
 )
 from growthloop.analytics.segments import SavedSegmentSource, people_table, segment_people
 from growthloop.analytics.spec import (
-    NONE,
     DateRange,
     Filter,
     PropertyFilter,
@@ -72,6 +72,8 @@ class QueryContext:
     now_utc: datetime
     saved: SavedSegmentSource | None = None
     """The project's saved segments, for `segment_id` filters, conditions and breakdowns."""
+    memo: dict[tuple[str, str], ir.Table] = field(default_factory=dict, compare=False, repr=False)
+    """Saved segments' in-memory tables, built once per context (one node for every use)."""
 
     @classmethod
     def for_workspace(
@@ -143,17 +145,29 @@ class QueryContext:
         return self.saved
 
     def segment_labels(self, ref: PropertyRef) -> ir.Table:
-        """(person_id, label) of a `segment` breakdown: each person's first listed segment."""
-        saved, first = self.saved_segments(), dict[str, str]()
-        names = [saved.name(sid) for sid in ref.segment_ids]
-        for sid, name in zip(ref.segment_ids, names, strict=True):
-            label = name if names.count(name) == 1 else f"{name} (#{sid})"
-            for pid in saved.member_ids(sid):
-                first.setdefault(pid, label)
-        return ibis.memtable(
-            {"_segment_person": list(first), "_segment_label": list(first.values())},
-            schema={"_segment_person": "string", "_segment_label": "string"},
-        )
+        """(_segment_person, label column) of a `segment` breakdown: each member's first
+        listed segment (people in none are not listed: their value is null, so `$none`)."""
+        key = ("labels", ref.key)
+        if key not in self.memo:
+            saved, first = self.saved_segments(), dict[str, str]()
+            names = [saved.name(sid) for sid in ref.segment_ids]
+            for sid, name in zip(ref.segment_ids, names, strict=True):
+                label = name if names.count(name) == 1 else f"{name} (#{sid})"
+                for pid in saved.member_ids(sid):
+                    first.setdefault(pid, label)
+            columns = {
+                "_segment_person": pa.array(list(first), pa.string()),
+                segment_column(ref): pa.array(list(first.values()), pa.string()),
+            }
+            self.memo[key] = ibis.memtable(pa.table(columns))
+        return self.memo[key]
+
+    def saved_members(self, segment_id: int) -> ir.Table:
+        """person_id of a saved segment's last computed members."""
+        key = ("members", str(segment_id))
+        if key not in self.memo:
+            self.memo[key] = people_table(self.saved_segments().member_ids(segment_id))
+        return self.memo[key]
 
     def scoped_events(
         self,
@@ -178,16 +192,13 @@ class QueryContext:
             join = events.anti_join if flt.negate else events.semi_join
             events = join(people, "person_id")
         for saved in (f for f in filters if isinstance(f, SavedSegmentFilter)):
-            members = people_table(self.saved_segments().member_ids(saved.segment_id))
+            members = self.saved_members(saved.segment_id)
             events = (events.anti_join if saved.negate else events.semi_join)(members, "person_id")
         breakdowns = {r.key: r for r in extra_refs if r is not None and r.type == "segment"}
         for ref in breakdowns.values():
             labels = self.segment_labels(ref)
             joined = events.left_join(labels, events.person_id == labels._segment_person)
-            label = joined._segment_label.fill_null(NONE)
-            events = joined.mutate(**{segment_column(ref): label}).drop(
-                "_segment_person", "_segment_label"
-            )
+            events = joined.drop("_segment_person")
         if needs_persons([*conditions, *extra_refs]):
             events = with_persons(events, self.persons())
         if conditions:

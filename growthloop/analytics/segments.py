@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 from pydantic import Field
 
 from growthloop.analytics.filters import all_filters, filter_expr, with_persons
@@ -48,7 +49,8 @@ class SavedSegmentSource(Protocol):
 
 def people_table(person_ids: Sequence[str]) -> ir.Table:
     """An in-memory table of person_ids (how a stored membership enters a query)."""
-    return ibis.memtable({"person_id": list(person_ids)}, schema={"person_id": "string"})
+    # From Arrow, not a dict: a dict-backed memtable costs ~0.1 s per 1 000 rows to compile.
+    return ibis.memtable(pa.table({"person_id": pa.array(list(person_ids), pa.string())}))
 
 
 def segment_people(
