@@ -247,3 +247,35 @@ def test_the_job_sends_the_outage_alert_once_everywhere(
         run_due(ws, now + timedelta(days=7))
         assert len(received) == 7
         clear_rules(ws)
+
+
+def test_the_alert_migration_goes_down_and_up_again(tmp_path: Path, postgres_url: str) -> None:
+    import secrets
+
+    from alembic import command
+    from sqlalchemy import create_engine, inspect, text
+
+    from growthloop.store.metadata import alembic_config, migrate
+
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    name = "growthloop_alerts_" + secrets.token_hex(4)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    pg = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        for url in (f"sqlite:///{tmp_path / 'm.sqlite'}", pg):
+            migrate(url)
+            engine = create_engine(url)
+            tables = set(inspect(engine).get_table_names())
+            assert {"model_alert_rules", "model_alert_deliveries"} <= tables
+            command.downgrade(alembic_config(url), "0007")
+            assert not {"model_alert_rules", "model_alert_deliveries"} & set(
+                inspect(engine).get_table_names()
+            )
+            migrate(url)
+            assert "model_alert_deliveries" in inspect(engine).get_table_names()
+            engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
