@@ -144,6 +144,18 @@ def test_query_api_gives_the_engine_result(demo_ws: Workspace) -> None:
     assert bad.json()["detail"]["problems"][0]["field"] == "steps"
     unknown = viewer.post("/api/query", json={"kind": "nope"})
     assert unknown.status_code == 422 and "unknown analysis kind" in unknown.text
+    # Valid specs the engine cannot run as asked get the engine's reason, not a server error.
+    hours = {
+        "kind": "trends",
+        "series": [{}],
+        "interval": "hour",
+        "date_range": {"date_from": "-5y"},
+    }
+    too_many = viewer.post("/api/query", json=hours)
+    assert too_many.status_code == 422 and "hour buckets is more than" in too_many.text
+    regex = {"kind": "paths", "cleaning": [{"regex": "(", "replacement": ""}], "date_range": RANGE}
+    broken = viewer.post("/api/query", json=regex)
+    assert broken.status_code == 422 and "cannot run" in broken.text
 
 
 def test_funnel_drop_off_people_match_the_step_counts(demo_ws: Workspace) -> None:

@@ -22,7 +22,6 @@ from growthloop.analytics.context import QueryContext
 from growthloop.analytics.kpis import Overview, Period, last_data_day
 from growthloop.analytics.registry import SpecUnion, run_analysis
 from growthloop.analytics.segments import SavedSegmentSource
-from growthloop.analytics.validation import SpecError
 from growthloop.i18n import Formatter, Translator
 from growthloop.store.events import EventStore
 from growthloop.web.overview_view import (
@@ -156,7 +155,7 @@ def run_analysis_card(spec: SpecUnion, ctx: RunContext) -> Card:
             last = (span.end - timedelta(microseconds=1)).date()
             period = ctx.fmt.date_range(span.start.date(), last)
         result = run_analysis(spec, query_ctx)
-    except SpecError:
+    except (ValueError, duckdb.Error):  # SpecError is a ValueError: the spec cannot run now
         return Card(spec.kind, period)
     analysis = {"kind": spec.kind, "spec": spec.model_dump(mode="json"), "result": result.to_dict()}
     return Card(spec.kind, period, analysis=analysis)

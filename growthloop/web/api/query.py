@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import ibis
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -55,6 +56,13 @@ def spec_problem(exc: SpecError) -> HTTPException:
     return HTTPException(422, {"message": str(exc), "problems": problems})
 
 
+def run_problem(exc: ValueError | duckdb.Error) -> HTTPException:
+    """A 422 for a spec that validates but cannot run as asked (too many time buckets, a
+    regular expression the engine rejects): the engine's message, so the user can change it."""
+    message = f"the analysis cannot run: {exc}"
+    return HTTPException(422, {"message": message, "problems": [{"field": "", "message": message}]})
+
+
 @router.post("")
 def query(
     principal: Viewer,
@@ -69,6 +77,8 @@ def query(
             result = run_analysis(parsed, ctx)
     except SpecError as exc:
         raise spec_problem(exc) from None
+    except (ValueError, duckdb.Error) as exc:
+        raise run_problem(exc) from None
     table = result.table()
     return {
         "kind": result.kind,
@@ -93,4 +103,6 @@ def funnel_people(
             ids = ctx.execute(people.order_by("person_id").limit(body.limit))
     except SpecError as exc:
         raise spec_problem(exc) from None
+    except (ValueError, duckdb.Error) as exc:
+        raise run_problem(exc) from None
     return {"count": int(counted["n"]), "people": [row["person_id"] for row in ids]}
