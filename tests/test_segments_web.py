@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections import Counter
 from datetime import datetime, timedelta
@@ -151,7 +152,9 @@ def test_segment_pages(demo_ws: Workspace) -> None:
     size = re.search(r'id="segment-size">([\d,]+)<', page.text)
     assert size and int(size.group(1).replace(",", "")) > 0
     assert 'id="segment-history-chart"' in page.text and "export.csv" in page.text
-    assert page.text.count('<a class="member" href="/analysis/people/') == min(50, int(size.group(1).replace(",", "")))
+    assert page.text.count('<a class="member" href="/analysis/people/') == min(
+        50, int(size.group(1).replace(",", ""))
+    )
     listing = browser.get("/segments")
     assert "Buyers who completed the funnel" in listing.text and "<polyline" in listing.text
     seg_id = int(made.headers["location"].split("/")[2].split("?")[0])
@@ -198,5 +201,14 @@ def test_segments_cli(tmp_path: Path) -> None:
     )
     assert export.exit_code == 0, export.output
     assert [r["person_id"] for r in csv.DictReader(out.open())] == ["p0", "p1", "p2"]
+    # The saved segment as a filter in `growthloop query`: only its members' events count.
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        '{"kind": "trends", "series": [{"event": "buy"}], "date_range": {"date_from": "-30d"},'
+        ' "filters": [{"type": "segment", "segment_id": 1}]}'
+    )
+    ran = runner.invoke(cli, ["query", str(spec), "--format", "json", "--data-dir", str(data)])
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output)["lines"][0]["total"] == 3
     missing = runner.invoke(cli, ["segments", "recompute", "7", "--data-dir", str(data)])
     assert missing.exit_code == 1 and "no segment 7" in missing.output
