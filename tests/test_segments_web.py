@@ -9,7 +9,7 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -174,7 +174,7 @@ def test_segment_pages(demo_ws: Workspace) -> None:
 
 def test_segments_cli(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    now = datetime.now().replace(microsecond=0)
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=1)
     with Workspace.open(data) as ws:
         insert_events(
             ws.events().con,
