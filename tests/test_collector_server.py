@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +124,42 @@ def test_the_settings_set_the_collector_limits(tmp_path: Path) -> None:
         assert ws.events().count("events") == 1
     finally:
         ws.close()
+
+
+def test_timestamps_in_every_form_are_stored_as_the_sdk_meant(workspace: Workspace) -> None:
+    """Epoch seconds (float, int), epoch milliseconds and ISO strings, on the plain-event path
+    and (with a user agent) on the full one, against Python's own reading of each."""
+    stamps: list[float | int | str] = [
+        1772330400.25,
+        1772330401,
+        1772330402123,
+        "2026-03-01T18:00:03.5+08:00",
+        "2026-03-01T10:00:04",
+    ]
+    batch = []
+    for n, stamp in enumerate(stamps):
+        for ua in (None, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"):
+            props = {"n": n, **({"$raw_user_agent": ua} if ua else {})}
+            uid = f"00000000-0000-4000-8000-{len(batch):012d}"
+            batch.append({"event": "e", "distinct_id": "d", "uuid": uid, "timestamp": stamp,
+                          "properties": props})  # fmt: skip
+    with live_server(collector_app(workspace)) as url:
+        r = httpx.post(f"{url}/batch/", json={"api_key": key_of(workspace), "batch": batch})
+        assert r.json() == {"status": 1, "accepted": len(batch), "rejected": 0}, r.text
+    stored = (
+        workspace.events()
+        .con.execute(
+            "SELECT CAST(properties->>'n' AS INTEGER), epoch_us(timestamp) FROM events ORDER BY 1"
+        )
+        .fetchall()
+    )
+
+    def expected(stamp: float | int | str) -> int:
+        if isinstance(stamp, str):
+            moment = datetime.fromisoformat(stamp)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        else:
+            moment = datetime.fromtimestamp(stamp / 1000 if stamp >= 1e11 else stamp, UTC)
+        return round(moment.timestamp() * 1_000_000)
+
+    assert stored == [(n, expected(s)) for n, s in enumerate(stamps) for _ in range(2)]

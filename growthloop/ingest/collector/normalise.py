@@ -23,13 +23,13 @@ MAX_ID = 200
 """Longest event name or distinct id accepted (longer ones are almost always a bug)."""
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-_EARLIEST_S, _LATEST_S = EARLIEST.timestamp(), LATEST.timestamp()
+EARLIEST_SECONDS, LATEST_SECONDS = EARLIEST.timestamp(), LATEST.timestamp()
 # Ids the SDK sent that are not UUIDs are hashed into one in this namespace, so a retry of the
 # same message maps to the same uuid and is stored once.
 NAMESPACE = uuidlib.UUID("6f1c39e4-8a53-4c55-9d33-2f3b6f0f4a51")
 
 Event = dict[str, Any]
-_CANONICAL_UUID = re.compile(
+CANONICAL_UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _UA_PROPERTIES = {"browser": "$browser", "os": "$os", "device_type": "$device_type"}
@@ -68,7 +68,9 @@ def parse_time(value: object, field: str) -> datetime:
         if not math.isfinite(value):
             raise BadEvent(field, f"{value!r} is not a timestamp")
         seconds = value / 1000 if abs(value) >= 1e11 else float(value)
-        if _EARLIEST_S <= seconds < _LATEST_S:  # the common case: no range check on a datetime
+        if (
+            EARLIEST_SECONDS <= seconds < LATEST_SECONDS
+        ):  # the common case: no range check on a datetime
             return datetime.fromtimestamp(seconds, UTC)
         try:
             moment = datetime.fromtimestamp(seconds, UTC)
@@ -111,7 +113,7 @@ def event_uuid(
     Hashing the message without its send-time fields (`ignore`) makes a retried message map to
     the uuid it had the first time, so the store keeps it once."""
     if isinstance(given, str) and given.strip():
-        if _CANONICAL_UUID.fullmatch(given):  # the common case, without building a UUID
+        if CANONICAL_UUID.fullmatch(given):  # the common case, without building a UUID
             return given.lower()
         try:
             return str(uuidlib.UUID(given.strip()))

@@ -22,9 +22,14 @@ from growthloop.ingest.collector.decode import (
     unbase64,
 )
 from growthloop.ingest.collector.normalise import (
+    CANONICAL_UUID,
+    EARLIEST_SECONDS,
+    LATEST_SECONDS,
+    MAX_ID,
     BadEvent,
     Event,
     event_uuid,
+    iso,
     make_event,
     object_field,
     parse_time,
@@ -100,6 +105,62 @@ def _key(envelope: Mapping[str, Any], messages: list[Any], query: Mapping[str, s
 
 def to_event(message: dict[str, Any], received_at: datetime) -> Event:
     """One PostHog event as our event; raises BadEvent naming the field."""
+    return _plain_event(message) or _any_event(message, received_at)
+
+
+_SPECIAL = frozenset({"$set", "$set_once", "token"})
+_SPECIAL_EVENTS = frozenset({"$create_alias", "$identify"})
+
+
+def _plain_id(value: object) -> bool:
+    return type(value) is str and 0 < len(value) <= MAX_ID and value.strip() == value
+
+
+def _plain_event(message: dict[str, Any]) -> Event | None:
+    """The common case, checked inline (this runs for every event the server takes): a valid
+    name and distinct id, an epoch or ISO timestamp, the SDK's UUID, properties without the
+    key, user agent, session id or top-level $set. Anything else: None, and `_any_event`
+    does the full job (the stored event is the same where both apply)."""
+    name, did = message.get("event"), message.get("distinct_id")
+    props, given = message.get("properties"), message.get("uuid")
+    if not (
+        _plain_id(name)
+        and _plain_id(did)
+        and type(props) is dict
+        and type(given) is str
+        and name not in _SPECIAL_EVENTS
+        and _SPECIAL.isdisjoint(message)
+        and "token" not in props
+        and "$raw_user_agent" not in props
+        and "$session_id" not in props
+        and CANONICAL_UUID.fullmatch(given)
+    ):
+        return None
+    stamp: Any = message.get("timestamp")
+    kind = type(stamp)
+    if kind is float or kind is int:
+        # Epoch seconds or milliseconds go to the spool as sent: the importer reads numbers
+        # by the same rule (>= 1e11: milliseconds), so only the range is checked here.
+        seconds = stamp / 1000 if abs(stamp) >= 1e11 else stamp
+        if not EARLIEST_SECONDS <= seconds < LATEST_SECONDS:  # also false for NaN
+            return None
+    elif kind is str:
+        try:
+            stamp = iso(parse_time(stamp, "timestamp"))
+        except BadEvent:
+            return None
+    else:
+        return None
+    return {
+        "uuid": given.lower(),
+        "event": name,
+        "distinct_id": did,
+        "timestamp": stamp,
+        "properties": props,
+    }
+
+
+def _any_event(message: dict[str, Any], received_at: datetime) -> Event:
     event = message.get("event")
     name = text_id(event, "event")
     properties = object_field(message.get("properties"), "properties")
