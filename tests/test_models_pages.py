@@ -192,6 +192,8 @@ def test_save_forms_create_segments_and_alert_rules(
     found = saved_segments.membership(ws, segment_id)
     assert found is not None
     assert unpack_members(found.members) == sorted(r["person_id"] for r in api)
+    bad = operator.post("/models/rfm/save", data={**form, "map": "rfmx"})
+    assert bad.status_code == 422 and "map:" in bad.text
     churn = operator.post("/models/churn/save", data={"as_of": END}, follow_redirects=False)
     assert churn.status_code == 303
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from growthloop.models import rfm
 from growthloop.web.api.models_common import store_of, today
@@ -156,9 +157,13 @@ def save_rfm(
     threshold: Annotated[str, Form()] = "mean",
 ) -> Response:
     """Save an RFM segment as a static user segment and open it."""
-    body = RfmSegmentIn.model_validate(
-        {"segment": segment, "map": map, "as_of": as_of, "threshold": threshold}
-    )
+    try:
+        body = RfmSegmentIn.model_validate(
+            {"segment": segment, "map": map, "as_of": as_of, "threshold": threshold}
+        )
+    except ValidationError as exc:
+        where = ".".join(str(x) for x in exc.errors()[0]["loc"])
+        raise HTTPException(422, f"{where}: {exc.errors()[0]['msg']}") from None
     made = save_rfm_segment(principal, request, project, body)
     return RedirectResponse(f"/segments/{made['id']}?project={project.slug}", status_code=303)
 
