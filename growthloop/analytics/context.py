@@ -94,17 +94,20 @@ class QueryContext:
         parquet_dir: str | Path,
         tz: str | ZoneInfo | None = None,
         now_utc: datetime | None = None,
+        *,
+        cache: bool = False,
     ) -> QueryContext:
         """Run on Apache Spark (a `pyspark.sql.SparkSession`) over a Parquet export made by
         `growthloop export parquet` (a path or a URI Spark reads); registers temporary views
-        `events`, `persons`, ... in the session. The time zone defaults to the export's."""
+        `events`, `persons`, ... in the session (`cache`: kept in memory once read). The time
+        zone defaults to the export's."""
         from growthloop.analytics import spark
 
         location = str(parquet_dir)
         zone = tz if tz is not None else spark.export_time_zone(location)
         if zone is None:
             raise ValueError(f"give the project time zone: {location} has no readable manifest")
-        spark.register_views(session, location)
+        spark.register_views(session, location, cache=cache)
         now = now_utc or datetime.now(UTC).replace(tzinfo=None)
         zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
         return cls(spark.connect(session), zone, now)

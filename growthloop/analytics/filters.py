@@ -38,7 +38,13 @@ def segment_column(ref: PropertyRef) -> str:
 
 def _json(table: ir.Table, ref: PropertyRef) -> ir.JSONValue:
     column = table.properties if ref.type == "event" else table[PERSON_PROPERTIES]
-    return column[ref.key]
+    return column[json_member(ref.key)]
+
+
+def json_member(key: str) -> str:
+    """A JSONPath naming exactly the member `key`: DuckDB reads a bare key that starts with `$`
+    (`$os`, `$browser`, PostHog's names) as a path, which finds nothing."""
+    return '$."' + key.replace('"', '\\"') + '"'
 
 
 def text_value(table: ir.Table, ref: PropertyRef) -> ir.StringValue:

@@ -19,6 +19,7 @@ window functions instead (growthloop/analytics/asof.py).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ from growthloop.store.schema import TABLES, Table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+_MEMBER = re.compile(r'^\$\."(.*)"$', re.DOTALL)
 
 # Spark SQL types of the store's SQL types (what the views expose, whatever the files hold).
 _SPARK_TYPES = {
@@ -67,8 +70,12 @@ class GrowthloopSparkCompiler(PySparkCompiler):  # type: ignore[misc]
 
     def visit_JSONGetItem(self, op: Any, *, arg: sge.Expression, index: sge.Expression) -> Any:
         # JSON values are JSON text; a member that is absent is NULL, a JSON null is 'null'.
+        member = _MEMBER.match(str(getattr(op.index, "value", "")))
         if op.index.dtype.is_integer():
             path = self.f.format_string("$[%s]", index)
+        elif member:  # growthloop's '$."key"' (analytics/filters.json_member)
+            key = member.group(1).replace('\\"', '"').replace("'", "\\'")
+            path = sge.convert(f"$['{key}']")
         else:
             # $['key'] reads keys with dots or spaces too; quotes in the key are escaped.
             escaped = self.f.replace(index, sge.convert("'"), sge.convert("\\'"))
@@ -173,6 +180,17 @@ def local_session(
     return builder.getOrCreate()
 
 
+def spark_session(master: str, app_name: str = "growthloop") -> SparkSession:
+    """A session on `master`: `local[N]` as `local_session`, else a cluster (spark://, yarn,
+    k8s://) with Spark's own defaults (spark-defaults.conf) plus UTC as the session zone."""
+    if master.startswith("local"):
+        return local_session(master, shuffle_partitions=8, app_name=app_name)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master).appName(app_name)
+    return builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+
+
 def table_frame(session: SparkSession, location: str, table: Table) -> DataFrame:
     """One exported table as a DataFrame with the store's column names and types."""
     reader = session.read.option("basePath", location) if table.name == "events" else session.read
@@ -186,16 +204,19 @@ def table_frame(session: SparkSession, location: str, table: Table) -> DataFrame
     return frame.selectExpr(*columns)
 
 
-def register_views(session: SparkSession, location: str) -> dict[str, int]:
+def register_views(session: SparkSession, location: str, *, cache: bool = False) -> list[str]:
     """Temporary views named after the store's tables over an export at `location` (a local
-    path or any URI Spark reads: hdfs://, s3a://, abfss://, ...). Returns nothing to count;
-    the views are lazy."""
-    views = {}
+    path or any URI Spark reads: hdfs://, s3a://, abfss://, ...). With `cache`, Spark keeps
+    the tables in executor memory once read (for many queries over data that fits)."""
+    names = []
     for table in TABLES.values():
         path = location.rstrip("/") + "/" + table.name
-        table_frame(session, path, table).createOrReplaceTempView(table.name)
-        views[table.name] = 0
-    return views
+        frame = table_frame(session, path, table)
+        if cache:
+            frame = frame.cache()
+        frame.createOrReplaceTempView(table.name)
+        names.append(table.name)
+    return names
 
 
 def connect(session: SparkSession) -> ibis.BaseBackend:

@@ -23,6 +23,11 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class Backend(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 @app.command("query")
 def query_command(
     spec_file: Annotated[
@@ -33,6 +38,23 @@ def query_command(
     ] = OutputFormat.table,
     data_dir: DataDir = None,
     project: ProjectOpt = None,
+    backend: Annotated[
+        Backend, typer.Option("--backend", help="Engine: the project's DuckDB store, or Spark.")
+    ] = Backend.duckdb,
+    parquet: Annotated[
+        str | None,
+        typer.Option(
+            "--parquet",
+            help="With --backend spark: a `growthloop export parquet` directory or URI.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master",
+            help="With --backend spark: local[N], spark://host:7077, yarn, k8s://... [local[*]].",
+        ),
+    ] = None,
 ) -> None:
     """Run an analysis spec (trends, funnel, retention, lifecycle, ...) on a project's events."""
     source = "<stdin>" if str(spec_file) == "-" else str(spec_file)
@@ -44,6 +66,11 @@ def query_command(
         spec = parse_spec(text, source)
     except SpecError as exc:
         raise fail(str(exc), 2) from exc
+    if backend is Backend.spark:
+        _print(_run_on_spark(spec, source, parquet, spark_master), output)
+        return
+    if parquet is not None or spark_master is not None:
+        raise fail("--parquet and --spark-master go with --backend spark", 2)
     with open_workspace(data_dir) as ws:
         slugs = [p.slug for p in ws.projects()]
         if project is not None and project not in slugs:
@@ -53,6 +80,25 @@ def query_command(
         except SpecError as exc:
             raise fail(f"{source}: {exc}", 2) from exc
     _print(result, output)
+
+
+def _run_on_spark(
+    spec: Any, source: str, parquet: str | None, master: str | None
+) -> AnalysisResult:
+    """The spec on Spark over a Parquet export (docs/scale-out.md)."""
+    if parquet is None:
+        raise fail("--backend spark needs --parquet DIR (made by `growthloop export parquet`)", 2)
+    from growthloop.analytics.spark import spark_session
+
+    session = spark_session(master or "local[*]")
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        ctx = QueryContext.for_spark(session, parquet)
+        return run_analysis(spec, ctx)
+    except SpecError as exc:
+        raise fail(f"{source}: {exc}", 2) from exc
+    except ValueError as exc:
+        raise fail(str(exc), 2) from exc
 
 
 def _cell(value: Any) -> str:
