@@ -64,6 +64,15 @@ def viewer(ws: Workspace) -> TestClient:
     return client_for(ws, "viewer")
 
 
+@pytest.fixture(scope="module")
+def lenient(ws: Workspace) -> TestClient:
+    """A viewer whose client returns a server error as a 500 response instead of raising it."""
+    account, _ = add_user(ws, f"odd-{random.getrandbits(32):x}", "viewer")
+    token = create_token(ws, account.id, "test")[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    return TestClient(create_app(ws), headers=headers, raise_server_exceptions=False)
+
+
 def ok(response: Any) -> Any:
     assert response.status_code == 200, response.text
     return response.json()
@@ -384,3 +393,42 @@ def test_reading_needs_a_viewer(ws: Workspace) -> None:
     anonymous = TestClient(create_app(ws))
     for path in ("/api/models/rfm", "/api/models/churn", "/api/models/experiments"):
         assert anonymous.get(path).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/models/anomalies", {"start": "2026-11-10", "end": END}),  # < 28 days of history
+        ("/api/models/anomalies", {"metric": "conversion_rate", "start": "2026-11-20", "end": END}),
+        ("/api/models/anomalies", {"metric": "events", "event": "no_such_event"}),
+        ("/api/models/attribution", {"start": "2020-01-01", "end": "2020-01-31"}),
+        ("/api/models/experiments/new_checkout", {"control": "nobody"}),
+        ("/api/models/experiments/new_checkout", {"alpha": 2}),
+        ("/api/models/experiments/new_checkout", {"variant_property": "missing"}),
+        ("/api/models/experiments/sample-size", {"baseline": 0.1, "effect": 0}),
+        ("/api/models/experiments/sample-size", {"baseline": 0.1, "effect": 0.02, "power": 1.5}),
+        ("/api/models/experiments/sample-size", {"std_dev": 0, "effect": 1}),
+        (
+            "/api/models/pacing",
+            {"kpi": "gmv", "start": "2026-11-30", "end": "2026-11-01", "target": 1},
+        ),
+        (
+            "/api/models/pacing",
+            {"kpi": "gmv", "start": "2026-11-01", "end": "2026-11-30", "target": -5},
+        ),
+        ("/api/models/churn", {"as_of": END, "value_quantile": 1.5}),
+        ("/api/models/churn/behaviour", {"as_of": "2020-01-01"}),
+        ("/api/models/clv", {"as_of": END, "discount_rate": 1.5}),
+        ("/api/models/clv", {"as_of": "2026-08-27"}),
+        ("/api/models/budget-mix", {"start": START, "end": END, "budget": 1e-6}),
+        ("/api/models/rfm", {"as_of": END, "threshold": "mode"}),
+    ],
+)
+def test_odd_input_is_refused_or_answered_never_a_500(
+    lenient: TestClient, path: str, params: dict[str, Any]
+) -> None:
+    got = lenient.get(path, params=params)
+    assert got.status_code in (200, 422), (got.status_code, got.text[:500])
+    if got.status_code == 422:
+        detail = got.json()["detail"]
+        assert detail and (isinstance(detail, list) or len(detail) > 10), detail
