@@ -1,11 +1,13 @@
 """End to end in Chromium: an operator builds one analysis of every kind in its builder page on the
 small demo, runs it, and reads the same numbers the engine computes here for the same spec; the
 chart has one SVG mark per data point; each is saved to a dashboard, which draws them all again.
-Screenshots of the builders go to docs/img/ for docs/analytics.md."""
+Screenshots of the builders go to test-artifacts/, and with UPDATE_SHOTS=1 to docs/img/ for
+docs/analytics.md (so an ordinary test run leaves the work tree clean)."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
     from tests.browser.conftest import Site
 
 pytestmark = pytest.mark.browser
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / ("docs/img" if os.environ.get("UPDATE_SHOTS") == "1" else "test-artifacts")
 RANGE = {"date_from": "2026-10-05", "date_to": "2026-11-22"}
 SANKEY_LINKS = 12  # static/charts.js draws the 12 largest flows of each depth
 Page = Any
@@ -394,14 +397,14 @@ def test_every_builder_matches_the_engine_and_saves_to_a_dashboard(
     page = analyst
     page.click("nav a[href^='/analysis']")
     assert page.locator("#analysis-kinds a").count() == len(BUILDERS) + 2
-    DOCS_IMG.mkdir(exist_ok=True)
+    SHOTS.mkdir(exist_ok=True)
     marks: list[tuple[str, str, int]] = []
     for i, (kind, build) in enumerate(BUILDERS.items()):
         open_builder(page, site, kind)
         spec, selector, count = build(page, site)
         assert page_spec(page) == parse_spec(spec), f"{kind}: the form built another spec"
         assert page.locator(f"#analysis-chart {selector}").count() == count, kind
-        page.screenshot(path=str(DOCS_IMG / f"analysis-{kind}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"analysis-{kind}.png"), full_page=True)
         # A shared link opens the same analysis.
         if kind == "retention":
             link = page.url
@@ -431,7 +434,7 @@ def test_every_builder_matches_the_engine_and_saves_to_a_dashboard(
         assert item.locator("h3").inner_text() == f"{kind} check"
         assert item.locator(".analysis-chart[data-rendered=true]").count() == 1, kind
         assert item.locator(selector).count() == count, f"dashboard {kind}"
-    page.screenshot(path=str(DOCS_IMG / "analysis-dashboard.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "analysis-dashboard.png"), full_page=True)
     assert page.problems == []
 
 
@@ -486,5 +489,5 @@ def test_user_profile_from_a_funnel_drop_off(site: Site, analyst: Page) -> None:
     assert page.locator("h2").first.inner_text() == rich
     keys = sorted(json.loads(properties))
     assert page.locator("#profile-properties th").all_inner_texts() == keys and keys
-    page.screenshot(path=str(DOCS_IMG / "analysis-people.png"))
+    page.screenshot(path=str(SHOTS / "analysis-people.png"))
     assert page.problems == []
