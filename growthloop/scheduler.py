@@ -131,8 +131,10 @@ def run_due(
         if not taken:
             log.info("job round skipped: another one holds %s", lock_path(data_dir))
             return None
-        outcomes = [run_job(ws, name, target, now) for name, target in (jobs or JOBS).items()]
-        _record(data_dir, outcomes)
+        outcomes = []
+        for name, target in (jobs or JOBS).items():
+            outcomes.append(run_job(ws, name, target, now))
+            _record(data_dir, outcomes[-1:])  # at once: a later job that hangs hides nothing
     return outcomes
 
 
