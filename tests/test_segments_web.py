@@ -142,7 +142,7 @@ def test_segment_pages(demo_ws: Workspace) -> None:
         "c1_steps": "product_view, add_to_cart, purchase",
         "c1_step": "3",
         "c1_window": "7",
-        "c1_days": "60",
+        "c1_funnel_days": "60",
     }
     assert browser.post("/segments", data=form).status_code == 403  # no CSRF token
     made = browser.post("/segments", data={**form, "csrf_token": csrf}, follow_redirects=False)
@@ -152,6 +152,7 @@ def test_segment_pages(demo_ws: Workspace) -> None:
     size = re.search(r'id="segment-size">([\d,]+)<', page.text)
     assert size and int(size.group(1).replace(",", "")) > 0
     assert 'id="segment-history-chart"' in page.text and "export.csv" in page.text
+    assert "&#34;date_from&#34;: &#34;-60d&#34;" in page.text or '"date_from": "-60d"' in page.text
     assert page.text.count('<a class="member" href="/analysis/people/') == min(
         50, int(size.group(1).replace(",", ""))
     )

@@ -103,7 +103,7 @@ def condition_from_form(form: dict[str, str], i: int) -> dict[str, Any] | None:
             "step": _number(form, f"c{i}_step", len(steps)),
             "dropped": kind == "funnel_dropped",
             "window": {"value": _number(form, f"c{i}_window", 14), "unit": "day"},
-            "date_range": {"date_from": f"-{_number(form, f'c{i}_days', 30)}d"},
+            "date_range": {"date_from": f"-{_number(form, f'c{i}_funnel_days', 30)}d"},
         }
     raise segs.SegmentError(f"c{i}_type: unknown condition {kind!r}")
 
