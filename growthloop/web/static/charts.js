@@ -59,7 +59,8 @@ window.GLCharts = (() => {
 
   /** Lines: {labels: [...], series: [{name, values, dashed}]}; one path.gl-line per series. */
   function lines(target, data, format = num) {
-    const W = 800, H = 300, L = 60, T = 10, PW = W - L - 20, PH = H - 80;
+    const legendRows = Math.ceil(data.series.length / 4);
+    const W = 800, H = 264 + 16 * legendRows, L = 60, T = 10, PW = W - L - 20, PH = 220;
     const svg = canvas(target, W, H, "gl-lines");
     const all = data.series.flatMap((s) => s.values).filter((v) => v !== null && v !== undefined);
     const max = Math.max(1e-9, ...all.map(Math.abs)) * 1.05;
@@ -82,13 +83,14 @@ window.GLCharts = (() => {
       path.appendChild(el("title", {}, s.name));
       svg.appendChild(path);
     });
-    legend(svg, data.series.map((s) => s.name), L, H - 40);
+    legend(svg, data.series.map((s) => s.name), L, T + PH + 28);
     return svg;
   }
 
   /** Bars: {labels, groups: [{name, values, notes}]}; one rect.gl-bar per value of each group. */
   function bars(target, data) {
-    const W = 800, H = 300, L = 60, T = 20, PW = W - L - 20, PH = H - 90;
+    const legendRows = data.groups.length > 1 ? Math.ceil(data.groups.length / 4) : 0;
+    const W = 800, H = 250 + 16 * legendRows, L = 60, T = 20, PW = W - L - 20, PH = 200;
     const svg = canvas(target, W, H, "gl-bars");
     const max = Math.max(1e-9, ...data.groups.flatMap((g) => g.values.map((v) => v || 0))) * 1.05;
     yAxis(svg, max, L, T, PH, PW);
@@ -109,7 +111,7 @@ window.GLCharts = (() => {
     data.labels.forEach((label, i) => {
       svg.appendChild(el("text", { x: L + slot * i + slot / 2, y: T + PH + 16, "text-anchor": "middle", "font-size": 11, class: "gl-tick" }, String(label).slice(0, 24)));
     });
-    if (data.groups.length > 1) legend(svg, data.groups.map((g) => g.name), L, H - 45);
+    if (data.groups.length > 1) legend(svg, data.groups.map((g) => g.name), L, T + PH + 30);
     return svg;
   }
 
