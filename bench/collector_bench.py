@@ -1,22 +1,23 @@
 """Collector benchmark: `growthloop serve` on loopback takes PostHog /batch/ requests of 100
-events from concurrent clients for a fixed time; reports acknowledged events/s, acknowledgement
-latency (p50, p95, p99), the server's CPU per 100k events (all threads, and the event-loop
-thread alone), and how long the loader needs to have everything in the event store.
+events from concurrent clients; reports acknowledged events/s, acknowledgement latency (p50,
+p95, p99), the server's CPU per 100k events (all threads, and the event-loop thread alone), and
+how far the loader was behind at the end (it checks that stored == acknowledged).
 
-    .venv/bin/python -m bench.collector_bench                 # both servers, defaults below
-    .venv/bin/python -m bench.collector_bench --seconds 30 --clients 8
+    .venv/bin/python -m bench.collector_bench          # three runs of 20 s, ~2 minutes
+    .venv/bin/python -m bench.collector_bench --seconds 30 --clients 16 --rate 25000
 
-In the same run, the same clients drive a peer that does the least any durable collector
-must: a bare ASGI endpoint on the same uvicorn (httptools, uvloop) that reads the body, parses
-the JSON, appends it to a file and fsyncs that file (one writer thread, group commit) before
-it answers. Its CPU per event is the floor; the ratio says how far growthloop is above it.
-CPU time is measured from /proc, so it does not depend on other jobs taking the cores, unlike
-events/s and latency.
+The three runs: growthloop with clients posting back to back (its ceiling); growthloop with the
+clients paced to offer `--rate` events/s together (latency counted from when each batch was due,
+so falling behind shows); and the floor, a peer that does the least any durable collector
+must: a bare ASGI endpoint on the same uvicorn (httptools, uvloop) that parses the JSON,
+appends the body to a file and fsyncs it (one writer thread, group commit) before it answers.
+The ratio of CPU per event says how far growthloop is above the floor. CPU time comes from
+/proc, so it does not depend on other jobs taking the cores, unlike events/s and latency.
 
 Each server runs in its own process, as in production; the clients share one asyncio process.
-The result JSON (with the machine's load average) goes to bench/out/collector-<clients>.json.
-Every event is new (its own uuid, one of 20,000 users, URLs with and without UTM), so the
-loader does the full work: identity, sessions, channels, dedupe check.
+The result JSON (with the machine's load average) goes to bench/out/collector-<clients>.json
+and a Markdown table is printed. Every event is new (its own uuid, one of 20,000 users, URLs
+with and without UTM), so the loader does the full work: identity, sessions, channels, dedupe.
 """
 
 from __future__ import annotations
