@@ -191,8 +191,9 @@ class Collector:
         self.loader.start()
         # The app, its libraries and the stores are ~300k objects that live as long as the
         # process; a full garbage collection walks all of them (0.1-0.5 s with the GIL held:
-        # every request waits). Frozen, they are left out of every later collection.
-        gc.collect()
+        # every request waits). Frozen, they are left out of every later collection. (No
+        # gc.collect() first: it would cost as much once per start, e.g. per test server, to
+        # free the little garbage of starting up.)
         gc.freeze()
 
     def stop(self) -> None:
