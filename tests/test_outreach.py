@@ -27,6 +27,7 @@ from tests.test_outreach_support import (
     add_events,
     brute_holdout,
     free_port,
+    new_project,
     open_workspace,
     person_ids,
     smtp_inbox,
@@ -36,20 +37,43 @@ T0 = datetime(2026, 11, 10, 2, 0)
 BODY = "Hi {{ person.name }}, new arrivals in {{ person.city }}.\nBye {{ unsubscribe_url }}"
 
 
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
+@pytest.fixture(scope="module")
+def shared_inbox() -> Iterator[tuple[Inbox, int]]:
     yield from smtp_inbox()
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path, metadata_url: str, inbox: tuple[Inbox, int]
-) -> Iterator[tuple[Workspace, str, int]]:
-    ws, slug, pid = open_workspace(
-        tmp_path / "data", metadata_url, smtp_host="127.0.0.1", smtp_port=inbox[1]
+def inbox(shared_inbox: tuple[Inbox, int]) -> tuple[Inbox, int]:
+    """The module's SMTP server, emptied for each test."""
+    shared_inbox[0].messages.clear()
+    shared_inbox[0].tries = 0
+    return shared_inbox
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_ws(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_inbox: tuple[Inbox, int],
+) -> Iterator[Workspace]:
+    """One workspace per metadata backend for the module (opening one costs seconds); each test
+    gets a project of its own in it."""
+    path = tmp_path_factory.mktemp("outreach")
+    url = (
+        f"sqlite:///{path / 'metadata.sqlite'}"
+        if request.param == "sqlite"
+        else str(request.getfixturevalue("postgres_url"))
     )
-    yield ws, slug, pid
+    ws = Workspace.open(
+        path / "data", metadata_url=url, smtp_host="127.0.0.1", smtp_port=shared_inbox[1]
+    )
+    yield ws
     ws.close()
+
+
+@pytest.fixture
+def env(shared_ws: Workspace, inbox: tuple[Inbox, int]) -> tuple[Workspace, str, int]:
+    return (shared_ws, *new_project(shared_ws))
 
 
 def sends(ws: Workspace, run_id: int) -> dict[str, OutreachSend]:
@@ -110,7 +134,7 @@ def test_the_split_is_the_same_on_every_run_and_differs_between_messages(
     env: tuple[Workspace, str, int],
 ) -> None:
     ws, _, pid = env
-    item = make(ws, pid, repeat_days=7, send_at=T0)
+    item = make(ws, pid, repeat_days=7, send_at=T0, active=False)
     first = plan_run(ws, item, "a", T0)
     second = plan_run(ws, item, "b", T0 + timedelta(days=7))
     held = [
@@ -207,10 +231,11 @@ def test_a_claimed_row_is_never_sent_again_even_by_parallel_workers(
     item = make(ws, pid, holdout_percent=0)
     run = plan_run(ws, item, "once", T0)
     # A worker that claimed p000 and crashed before recording the outcome: p000 is not resent.
-    from growthloop.ops.outreach_sending import _claim
+    from growthloop.ops.outreach_sending import claim
 
     crashed = sends(ws, run.id)["p000"]
-    assert _claim(ws, crashed.id, T0)
+    assert [r.person_id for r in claim(ws, [crashed.id], T0)] == ["p000"]
+    assert claim(ws, [crashed.id], T0) == []  # taken: nobody else gets it
     workers = [threading.Thread(target=deliver, args=(ws, pid, T0)) for _ in range(3)]
     for w in workers:
         w.start()

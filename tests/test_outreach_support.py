@@ -108,12 +108,17 @@ def open_workspace(path: Path, metadata_url: str, **settings: Any) -> tuple[Work
     """A workspace on `metadata_url` with a project of its own (unique slug: the PostgreSQL
     database is shared by the session) whose event store holds the test persons."""
     ws = Workspace.open(path, metadata_url=metadata_url, **settings)
+    return (ws, *new_project(ws))
+
+
+def new_project(ws: Workspace) -> tuple[str, int]:
+    """A project of its own in `ws` (slug, id) whose event store holds the test persons."""
     slug = "out_" + secrets.token_hex(4)
     project = ws.ensure_project(slug)
     now = datetime(2026, 11, 1)
     rows = [(p, now, True, json.dumps(properties(p)), now) for p in person_ids()]
     ws.events(slug).con.executemany("INSERT INTO persons VALUES (?, ?, ?, ?, ?)", rows)
-    return ws, slug, project.id
+    return slug, project.id
 
 
 def add_events(ws: Workspace, slug: str, rows: list[tuple[str, str, datetime]]) -> None:

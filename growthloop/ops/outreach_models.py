@@ -105,6 +105,7 @@ class OutreachSend(Base):
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(1000), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim: Mapped[str] = mapped_column(String(16), default="")
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

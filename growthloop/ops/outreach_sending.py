@@ -2,22 +2,18 @@
 deliver the queued rows by email or webhook, retrying failures with exponential backoff.
 
 Idempotency: a run is unique per (message, run_key) and its send log per (run, person), both
-written before anything goes out. Delivery claims a row (queued -> sending, attempts + 1) in its
-own committed transaction before it talks to the server, so a second worker, a rerun or a crash
-after the server accepted the message can never send it again. A crash between the claim and the
-outcome leaves the row in `sending`: at most once, and visible in the send log.
+written before anything goes out. Delivery claims rows (queued -> sending, attempts + 1, a claim
+mark of its own) in a committed transaction before it talks to the server, so a second worker, a
+rerun or a crash after the server accepted a message can never send it again. A crash between
+the claim and the recorded outcomes leaves that batch in `sending`: at most once, and visible.
 """
 
 from __future__ import annotations
 
-import json
-import smtplib
-import urllib.error
-import urllib.request
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -44,40 +40,20 @@ from growthloop.ops.outreach_models import (
     Suppression,
 )
 from growthloop.ops.outreach_templates import MessageTemplate, preview
+from growthloop.ops.outreach_transports import (
+    DeliveryFailure,
+    Mailer,
+    Transport,
+    post_webhook,
+    transport_for,
+)
 from growthloop.ops.targets import TargetError
-from growthloop.reports.schedule import Smtp, send
 from growthloop.store.metadata import Project, utcnow
 from growthloop.web.security import load_secret
 from growthloop.workspace import Workspace
 
 WEBHOOK_TIMEOUT = 10.0
 SMTP_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class Transport:
-    """Where messages go: the SMTP server (settings) and the project's webhooks."""
-
-    smtp: Smtp | None
-    webhooks: dict[str, str]
-    headers: dict[str, str]
-
-
-def transport_for(ws: Workspace, project_id: int) -> Transport:
-    """The transport from settings (smtp_*) and the project's outreach settings."""
-    st, conf = ws.settings, settings_of(ws, project_id)
-    smtp = None
-    if st.smtp_host:
-        smtp = Smtp(
-            st.smtp_host,
-            st.smtp_port,
-            st.smtp_sender,
-            st.smtp_username,
-            st.smtp_password,
-            st.smtp_starttls,
-        )
-    hooks = {"push": conf.push_webhook_url, "sms": conf.sms_webhook_url}
-    return Transport(smtp, {k: v for k, v in hooks.items() if v}, dict(conf.webhook_headers or {}))
 
 
 # --- planning a run --------------------------------------------------------------------------
@@ -212,82 +188,6 @@ def plan_run(ws: Workspace, item: Outreach, run_key: str, now: datetime) -> Outr
 # --- delivering ------------------------------------------------------------------------------
 
 
-class DeliveryFailure(Exception):
-    """A message the server or webhook did not take; `permanent` ones are not retried."""
-
-    def __init__(self, reason: str, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-
-
-def _email(row: OutreachSend, transport: Transport) -> None:
-    if transport.smtp is None:
-        raise DeliveryFailure("no SMTP server: set smtp_host in the settings", permanent=True)
-    message = EmailMessage()
-    message["Subject"] = row.subject
-    message["To"] = row.address
-    if row.unsubscribe_url:
-        message["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(row.body)
-    try:
-        send(message, transport.smtp, timeout=SMTP_TIMEOUT)
-    except smtplib.SMTPResponseException as exc:
-        text = (
-            exc.smtp_error.decode(errors="replace")
-            if isinstance(exc.smtp_error, bytes)
-            else str(exc.smtp_error)
-        )
-        raise DeliveryFailure(
-            f"SMTP {exc.smtp_code} {text}", permanent=exc.smtp_code >= 500
-        ) from None
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        raise DeliveryFailure(
-            f"SMTP recipient refused: {exc.recipients}", permanent=min(codes) >= 500
-        ) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailure(f"SMTP {type(exc).__name__}: {exc}") from None
-
-
-def _webhook(row: OutreachSend, channel: str, item_id: int, transport: Transport) -> None:
-    url = transport.webhooks.get(channel)
-    if not url:
-        raise DeliveryFailure(
-            f"no {channel} webhook: set it in the outreach settings", permanent=True
-        )
-    payload = {
-        "channel": channel,
-        "to": row.address,
-        "person_id": row.person_id,
-        "subject": row.subject,
-        "body": row.body,
-        "outreach_id": item_id,
-        "run_id": row.run_id,
-        "send_id": row.id,
-    }
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload, ensure_ascii=False).encode(),
-        headers={
-            **transport.headers,
-            "Content-Type": "application/json",
-            "Idempotency-Key": f"growthloop-outreach-{row.id}",
-        },
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
-            response.read()
-    except urllib.error.HTTPError as exc:
-        permanent = 400 <= exc.code < 500 and exc.code not in (408, 429)
-        raise DeliveryFailure(f"webhook HTTP {exc.code} {exc.reason}", permanent) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryFailure(f"webhook {type(exc).__name__}: {reason}") from None
-
-
 @dataclass
 class Delivery:
     """What one delivery pass did: rows sent, retried later, failed for good."""
@@ -298,15 +198,24 @@ class Delivery:
     errors: list[str] = field(default_factory=list)
 
 
-def _claim(ws: Workspace, row_id: int, now: datetime) -> bool:
-    """queued -> sending in a committed transaction; False when another worker took it."""
+BATCH = 50
+
+
+def claim(ws: Workspace, row_ids: list[int], now: datetime) -> list[OutreachSend]:
+    """queued -> sending (attempts + 1) in one committed transaction; the rows this call took.
+
+    A random claim mark tells this worker's rows from those another worker took at the same time.
+    """
+    mark = secrets.token_hex(8)
     with ws.sessions.begin() as s:
-        done = s.execute(
+        s.execute(
             update(OutreachSend)
-            .where(OutreachSend.id == row_id, OutreachSend.status == QUEUED)
-            .values(status=SENDING, attempts=OutreachSend.attempts + 1, updated_at=now)
+            .where(OutreachSend.id.in_(row_ids), OutreachSend.status == QUEUED)
+            .values(status=SENDING, claim=mark, attempts=OutreachSend.attempts + 1, updated_at=now)
         )
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+    with ws.sessions() as s:
+        query = select(OutreachSend).where(OutreachSend.claim == mark)
+        return list(s.scalars(query.order_by(OutreachSend.id)))
 
 
 def deliver(
@@ -317,7 +226,8 @@ def deliver(
     run_id: int | None = None,
     transport: Transport | None = None,
 ) -> Delivery:
-    """Send every queued row of the project (or of one run) that is due at `now`."""
+    """Send every queued row of the project (or of one run) that is due at `now`, BATCH rows
+    per claim: a crash half-way leaves at most one batch in `sending`, never sent twice."""
     now = now or utcnow()
     transport = transport or transport_for(ws, project_id)
     query = (
@@ -335,49 +245,43 @@ def deliver(
         query = query.where(OutreachSend.run_id == run_id)
     with ws.sessions() as s:
         due = [(row_id, item) for row_id, item in s.execute(query).all()]
+    messages = {row_id: item for row_id, item in due}
     out = Delivery()
-    for row_id, item in due:
-        if not _claim(ws, row_id, now):
-            continue
-        with ws.sessions() as s:
-            row = s.get(OutreachSend, row_id)
-            assert row is not None
-        try:
-            if item.channel == "email":
-                _email(row, transport)
-            else:
-                _webhook(row, item.channel, item.id, transport)
-        except DeliveryFailure as exc:
-            _record_failure(ws, row, item, exc, now, out)
-            continue
-        with ws.sessions.begin() as s:
-            s.execute(
-                update(OutreachSend)
-                .where(OutreachSend.id == row_id)
-                .values(status=SENT, sent_at=now, reason="", next_attempt_at=None, updated_at=now)
-            )
-        out.sent += 1
+    with Mailer(transport.smtp) as mailer:
+        for start in range(0, len(due), BATCH):
+            outcomes: list[tuple[int, dict[str, object]]] = []
+            for row in claim(ws, [row_id for row_id, _ in due[start : start + BATCH]], now):
+                item = messages[row.id]
+                try:
+                    if item.channel == "email":
+                        mailer.send(row)
+                    else:
+                        post_webhook(row, item.channel, item.id, transport)
+                except DeliveryFailure as exc:
+                    outcomes.append((row.id, _failure(row, item, exc, now, out)))
+                    continue
+                sent = {"status": SENT, "sent_at": now, "reason": "", "next_attempt_at": None}
+                outcomes.append((row.id, sent))
+                out.sent += 1
+            with ws.sessions.begin() as s:
+                for row_id, values in outcomes:
+                    values["updated_at"] = now
+                    s.execute(
+                        update(OutreachSend).where(OutreachSend.id == row_id).values(**values)
+                    )
     return out
 
 
-def _record_failure(
-    ws: Workspace,
-    row: OutreachSend,
-    item: Outreach,
-    exc: DeliveryFailure,
-    now: datetime,
-    out: Delivery,
-) -> None:
+def _failure(
+    row: OutreachSend, item: Outreach, exc: DeliveryFailure, now: datetime, out: Delivery
+) -> dict[str, object]:
+    """The row's new values after a failed attempt: queued again after a backoff, or failed."""
     attempts = row.attempts
-    final = exc.permanent or attempts >= item.max_attempts
-    values: dict[str, object] = {"reason": f"attempt {attempts}: {exc.reason}", "updated_at": now}
-    if final:
-        values |= {"status": FAILED, "next_attempt_at": None}
-        out.failed += 1
-    else:
-        wait = item.backoff_seconds * 2 ** (attempts - 1)
-        values |= {"status": QUEUED, "next_attempt_at": now + timedelta(seconds=wait)}
-        out.retrying += 1
+    values: dict[str, object] = {"reason": f"attempt {attempts}: {exc.reason}"}
     out.errors.append(f"{row.person_id}: {exc.reason}")
-    with ws.sessions.begin() as s:
-        s.execute(update(OutreachSend).where(OutreachSend.id == row.id).values(**values))
+    if exc.permanent or attempts >= item.max_attempts:
+        out.failed += 1
+        return values | {"status": FAILED, "next_attempt_at": None}
+    out.retrying += 1
+    wait = item.backoff_seconds * 2 ** (attempts - 1)
+    return values | {"status": QUEUED, "next_attempt_at": now + timedelta(seconds=wait)}

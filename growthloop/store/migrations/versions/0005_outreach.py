@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(1000), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("claim", sa.String(16), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime, nullable=True),
         sa.Column("sent_at", sa.DateTime, nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
