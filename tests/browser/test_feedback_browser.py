@@ -1,9 +1,10 @@
 """In Chromium: the team writes a campaign's lessons on its page and finds them in the campaign
-review; an operator triages feedback in the inbox. Screenshots go to docs/img/ for
-docs/reports.md and docs/feedback.md."""
+review; an operator triages feedback in the inbox. Screenshots go to test-artifacts/, and with
+UPDATE_SHOTS=1 to docs/img/ for docs/reports.md and docs/feedback.md."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 Shot = Callable[[Any, str], Path]
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+# docs/img/ only when asked (UPDATE_SHOTS=1), so a test run leaves the tree clean.
+SHOTS = Path(__file__).resolve().parents[2] / (
+    "docs/img" if os.environ.get("UPDATE_SHOTS") == "1" else "test-artifacts"
+)
 LESSONS = {
     "worked": "直播间预热 3 天，参与人数超目标 20%",
     "failed": "抖音投放 ROI 只有 0.6，低于其他渠道",
@@ -73,8 +77,8 @@ def test_lessons_in_the_review_and_the_feedback_inbox(
         assert "已回答 3/3 个问题" in shown
         for text in LESSONS.values():
             assert text in shown
-        DOCS_IMG.mkdir(exist_ok=True)
-        section.screenshot(path=str(DOCS_IMG / "campaign-review-lessons.png"))
+        SHOTS.mkdir(exist_ok=True)
+        section.screenshot(path=str(SHOTS / "campaign-review-lessons.png"))
         screenshot(page, "campaign-review")
     finally:
         if not planned:  # the ops browser test plans it again
@@ -111,6 +115,6 @@ def test_lessons_in_the_review_and_the_feedback_inbox(
     assert sum(int(x) for x in android[1:]) >= 2
     row = page.locator(f"#feedback-entries tr[data-id='{ids[0]}']")
     assert row.get_attribute("data-status") == "triaged" and "王强" in row.inner_text()
-    page.screenshot(path=str(DOCS_IMG / "feedback-inbox.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / "feedback-inbox.png"), full_page=False)
     assert problems == []
     context.close()
