@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -149,8 +150,11 @@ def test_segment_metadata_round_trip(tmp_path: Path, metadata_url: str) -> None:
 
 def test_schedule_is_idempotent_and_records_errors(tmp_path: Path, metadata_url: str) -> None:
     with Workspace.open(tmp_path / "data", metadata_url=metadata_url) as ws:
-        project_id = ws.projects()[0].id
-        insert_events(ws.events().con, [Ev("p0", "buy", NOW - timedelta(days=1))])
+        # A project of its own: PostgreSQL is one database for the whole session, and the job
+        # runs over every project; the test asks for this one only.
+        slug = "schedule-" + secrets.token_hex(4)
+        project_id = ws.ensure_project(slug).id
+        insert_events(ws.events(slug).con, [Ev("p0", "buy", NOW - timedelta(days=1))])
         daily = create_segment(ws, project_id, "daily", _buyers(1))
         hourly = create_segment(ws, project_id, "hourly", _buyers(1), refresh_hours=1)
         manual = create_segment(ws, project_id, "manual", _buyers(1), refresh_hours=None)
@@ -173,11 +177,8 @@ def test_schedule_is_idempotent_and_records_errors(tmp_path: Path, metadata_url:
         )
         create_static_segment(ws, project_id, "static", ["p0"], source="test")
 
-        mine = {daily.id, hourly.id, manual.id, broken.id}
-
         def run(at: datetime) -> list[SegmentRun]:
-            # PostgreSQL is one database for the whole session: skip other tests' segments.
-            return [r for r in run_due(ws, at) if r.segment_id in mine]
+            return run_due(ws, at, [project_id])
 
         runs = run(NOW)
         assert [(r.segment_id, r.size) for r in runs] == [
@@ -198,14 +199,15 @@ def test_schedule_is_idempotent_and_records_errors(tmp_path: Path, metadata_url:
         assert [h.size for h in size_history(ws, project_id, daily.id)] == [1, 1]
         assert len(size_history(ws, project_id, hourly.id)) == 3
         assert size_history(ws, project_id, manual.id) == []
-        due = [s.id for s in due_segments(ws, NOW + timedelta(days=365)) if s.id in mine]
+        due = [s.id for s in due_segments(ws, NOW + timedelta(days=365), [project_id])]
         assert due == [daily.id, hourly.id, broken.id]
 
 
 def test_members_csv(tmp_path: Path, metadata_url: str) -> None:
     with Workspace.open(tmp_path / "data", metadata_url=metadata_url) as ws:
-        project_id = ws.projects()[0].id
-        con = ws.events().con
+        slug = "csv-" + secrets.token_hex(4)  # PostgreSQL: one database for the session
+        project_id = ws.ensure_project(slug).id
+        con = ws.events(slug).con
         insert_persons(con, {"p1": {"name": "李雷", "email": "li@example.com"}, "p2": {}})
         for distinct, person in [("anon_9", "p1"), ("li", "p1"), ("p2", "p2")]:
             con.execute("INSERT INTO person_identities VALUES (?, ?, ?)", [distinct, person, BASE])

@@ -7,6 +7,7 @@ time; a segment that fails is recorded with its error and tried again one interv
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,15 +28,21 @@ class SegmentRun:
     error: str | None = None
 
 
-def due_segments(ws: Workspace, now_utc: datetime) -> list[SavedSegment]:
-    """Rule segments with a refresh interval whose last attempt is that old (or never made)."""
+def due_segments(
+    ws: Workspace, now_utc: datetime, project_ids: Collection[int] | None = None
+) -> list[SavedSegment]:
+    """Rule segments with a refresh interval whose last attempt is that old (or never made),
+    of every project (or of `project_ids`)."""
+    query = (
+        select(SavedSegment, SegmentMembership.attempted_at)
+        .outerjoin(SegmentMembership, SegmentMembership.segment_id == SavedSegment.id)
+        .where(SavedSegment.kind == RULE, SavedSegment.refresh_hours.is_not(None))
+        .order_by(SavedSegment.project_id, SavedSegment.id)
+    )
+    if project_ids is not None:
+        query = query.where(SavedSegment.project_id.in_(list(project_ids)))
     with ws.sessions() as session:
-        rows = session.execute(
-            select(SavedSegment, SegmentMembership.attempted_at)
-            .outerjoin(SegmentMembership, SegmentMembership.segment_id == SavedSegment.id)
-            .where(SavedSegment.kind == RULE, SavedSegment.refresh_hours.is_not(None))
-            .order_by(SavedSegment.project_id, SavedSegment.id)
-        ).all()
+        rows = session.execute(query).all()
     due = []
     for seg, attempted in rows:
         hours = seg.refresh_hours or 0
@@ -44,10 +51,13 @@ def due_segments(ws: Workspace, now_utc: datetime) -> list[SavedSegment]:
     return due
 
 
-def run_due(ws: Workspace, now_utc: datetime) -> list[SegmentRun]:
-    """Recompute every due segment of every project at `now_utc` (the jobs registry entry)."""
+def run_due(
+    ws: Workspace, now_utc: datetime, project_ids: Collection[int] | None = None
+) -> list[SegmentRun]:
+    """Recompute every due segment of every project (or of `project_ids`) at `now_utc` (the
+    jobs registry entry)."""
     runs = []
-    for seg in due_segments(ws, now_utc):
+    for seg in due_segments(ws, now_utc, project_ids):
         try:
             size = recompute(ws, seg.project_id, seg.id, now_utc)
         except Exception as exc:  # recorded on the segment; the other segments still run
