@@ -1,7 +1,7 @@
 """End to end in Chromium: an operator builds one analysis of every kind in its builder page on the
 small demo, runs it, and reads the same numbers the engine computes here for the same spec; the
 chart has one SVG mark per data point; each is saved to a dashboard, which draws them all again.
-Screenshots of the builders go to test-artifacts/, and with UPDATE_SHOTS=1 to docs/img/ for
+Screenshots of the builders go to test-artifacts/, and with UPDATE_DOCS_IMG=1 to docs/img/ for
 docs/analytics.md (so an ordinary test run leaves the work tree clean)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / ("docs/img" if os.environ.get("UPDATE_SHOTS") == "1" else "test-artifacts")
+SHOTS = REPO / ("docs/img" if os.environ.get("UPDATE_DOCS_IMG") == "1" else "test-artifacts")
 RANGE = {"date_from": "2026-10-05", "date_to": "2026-11-22"}
 SANKEY_LINKS = 12  # static/charts.js draws the 12 largest flows of each depth
 Page = Any
