@@ -383,6 +383,7 @@ def test_bad_values_are_refused_with_the_field(env: tuple[Workspace, str, int]) 
         ({"person_ids": None}, "segment_id: choose a saved segment"),
         ({"repeat_days": 7}, "send_at: a repeating message needs its first moment"),
         ({"window_days": 0}, "window_days"),
+        ({"name": " "}, "name: required"),
     ]:
         with pytest.raises(TargetError, match=message):
             make(ws, pid, **values)

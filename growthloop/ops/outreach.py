@@ -97,8 +97,11 @@ def create_outreach(
     ws: Workspace, project_id: int, who: Account | None, values: dict[str, Any]
 ) -> Outreach:
     """A new message; TargetError for a bad field or a template that does not compile."""
-    merged = {**DEFAULTS, **{k: v for k, v in values.items() if v is not None or k in DEFAULTS}}
-    merged = {k: merged.get(k, DEFAULTS.get(k)) for k in FIELDS}
+    merged = {k: values.get(k, DEFAULTS.get(k)) for k in FIELDS}
+    for field in ("name", "channel", "body"):
+        value = merged[field]
+        if not isinstance(value, str) or not value.strip():
+            raise TargetError(f"{field}: required")
     _check(merged)
     with ws.sessions.begin() as s:
         item = Outreach(project_id=project_id, **merged)
