@@ -70,17 +70,32 @@ def test_the_unsubscribe_link_of_a_real_mail_stops_the_next_send(
         # A forged token is no credential: the login page, like any page.
         forged = link.group(2)[:-3] + "xyz"
         assert TestClient(create_app(ws)).get(forged, follow_redirects=False).status_code == 303
+        # A mail client's one-click unsubscribe (RFC 8058): a POST to the List-Unsubscribe link.
+        _, other = next((r, m) for r, m in box.messages if r == ["p005@example.cn"])
+        one_click = other["List-Unsubscribe"].strip("<>").removeprefix("http://127.0.0.1:8000")
+        posted = TestClient(create_app(ws)).post(
+            one_click, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False
+        )
+        assert posted.status_code == 200
         listed = client.get("/api/outreach/suppressions", params=q, headers=auth["viewer"]).json()
         assert [(s["address"], s["reason"], s["outreach_id"]) for s in listed] == [
-            ("p003@example.cn", "unsubscribe", first)
+            ("p005@example.cn", "unsubscribe", first),
+            ("p003@example.cn", "unsubscribe", first),
         ]
-        # The next message to the same people skips p003 only.
+        # Clicking again changes nothing.
+        assert TestClient(create_app(ws)).get(link.group(2)).status_code == 200
+        assert (
+            len(client.get("/api/outreach/suppressions", params=q, headers=auth["viewer"]).json())
+            == 2
+        )
+        # The next message to the same people skips p003 and p005 only.
         second = client.post("/api/outreach", params=q, json=body, headers=auth["operator"]).json()
         before = len(box.messages)
         run = client.post(f"/api/outreach/{second['id']}/send", params=q, headers=auth["operator"])
-        assert run.json()["sent"] == sent["sent"] - 1
+        assert run.json()["sent"] == sent["sent"] - 2
         got = {r for rcpts, _ in box.messages[before:] for r in rcpts}
-        assert "p003@example.cn" not in got and "p004@example.cn" in got
+        assert "p003@example.cn" not in got and "p005@example.cn" not in got
+        assert "p004@example.cn" in got
         log = client.get(
             f"/api/outreach/runs/{run.json()['run_id']}/sends",
             params={**q, "status": "skipped"},
