@@ -448,3 +448,52 @@ def test_levels_and_level_events_are_written_once(ws: Workspace, tmp_path: Path)
     )
     n = con.execute("SELECT count(*) FROM events WHERE event = 'level_changed'").fetchone()
     assert n is not None and n[0] == len(want)
+
+
+def test_award_while_redeeming_loses_and_doubles_nothing(ws: Workspace, tmp_path: Path) -> None:
+    """The award job and four redeeming threads work on the same persons at the same time."""
+    project = new_project(ws)
+    rows = make_events(7, 60, 10)
+    import_events(ws, project, rows, tmp_path / "events.jsonl")
+    add_rules(ws, project)
+    persons = [f"p{i:04d}" for i in range(5)]
+    for person in persons:
+        points_ledger.adjust(ws, project.id, person, 50, f"seed-{person}", reason="start")
+    spent: dict[str, int] = {}
+    lock = threading.Lock()
+    go = threading.Barrier(5)
+
+    def redeem(n: int) -> None:
+        rng = random.Random(n)
+        go.wait()
+        for j in range(20):
+            person, size = rng.choice(persons), rng.randint(1, 40)
+            try:
+                points_ledger.redeem(ws, project.id, person, size, f"r{n}-{j}")
+            except points_ledger.InsufficientPoints:
+                continue
+            with lock:
+                spent[person] = spent.get(person, 0) + size
+
+    def award() -> None:
+        go.wait()
+        points_award.award(ws, project, first=DAY0, last=DAY0 + timedelta(days=6))
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(4)]
+    threads.append(threading.Thread(target=award))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert earned(ws, project) == reference(rows)
+    assert sum(spent.values()) > 0
+    with ws.sessions() as session:
+        redeemed = dict(
+            session.execute(
+                sa.select(PointsEntry.person_id, -sa.func.sum(PointsEntry.points))
+                .where(PointsEntry.project_id == project.id, PointsEntry.kind == "REDEEM")
+                .group_by(PointsEntry.person_id)
+            ).all()
+        )
+    assert {p: int(v) for p, v in redeemed.items()} == spent
+    assert_consistent(ws, project)
