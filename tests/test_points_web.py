@@ -67,6 +67,15 @@ def test_points_api_and_growth_page(env: tuple[Workspace, dict[str, TestClient],
     created = op.post(f"/api/points/rules{q}", json=rule)
     assert created.status_code == 201, created.text
     assert op.post(f"/api/points/rules{q}", json=rule).status_code == 422  # same name
+    rule_id, version = created.json()["id"], created.json()["version"]
+    renamed = op.patch(f"/api/points/rules/{rule_id}{q}", json={"version": version, "name": "b"})
+    assert renamed.status_code == 200 and renamed.json()["version"] == version + 1
+    stale = op.patch(f"/api/points/rules/{rule_id}{q}", json={"version": version, "name": "c"})
+    assert stale.status_code == 409
+    bad = op.patch(
+        f"/api/points/rules/{rule_id}{q}", json={"version": version + 1, "per_amount": 0}
+    )
+    assert bad.status_code == 422 and "per_amount" in bad.json()["detail"]
     level = {"name": "Silver", "basis": "points", "threshold": 150, "benefits": "free shipping"}
     assert op.post(f"/api/points/levels{q}", json=level).status_code == 201
     award = op.post(f"/api/points/award{q}", json={"from": "2026-11-01", "to": "2026-11-05"})
