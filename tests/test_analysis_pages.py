@@ -207,6 +207,9 @@ def test_saved_analysis_renders_on_a_dashboard(demo_ws: Workspace) -> None:
     )
     assert [json.loads(b)["kind"] for b in blobs] == ["funnel", "retention"]
     assert json.loads(blobs[1])["result"] == plain(engine(demo_ws, retention))
+    assert json.loads(blobs[0])["labels"]["all"] == "Everyone"
+    zh = ops.get(f"/dashboards/{board['id']}?lang=zh-CN").text
+    assert '"dormant": "流失"' in zh and '"all": "全部用户"' in zh
     assert "Oct 1, 2026" in page.text  # the period of the absolute range, in the locale
     bad = ops.post("/api/insights", json={"name": "x", "spec": {**FUNNEL, "mode": "sideways"}})
     assert bad.status_code == 422

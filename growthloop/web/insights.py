@@ -109,7 +109,8 @@ class Card:
     kpi: KpiCard | None = None
     figure: dict[str, Any] | None = None
     analysis: dict[str, Any] | None = None
-    """An analysis spec's `kind`, `spec` and `result`, drawn by static/charts.js."""
+    """An analysis spec's `kind`, `spec`, `result` and chart `labels` in the page's language,
+    drawn by static/charts.js."""
 
     @property
     def has_data(self) -> bool:
@@ -157,7 +158,19 @@ def run_analysis_card(spec: SpecUnion, ctx: RunContext) -> Card:
         result = run_analysis(spec, query_ctx)
     except (ValueError, duckdb.Error):  # SpecError is a ValueError: the spec cannot run now
         return Card(spec.kind, period)
-    analysis = {"kind": spec.kind, "spec": spec.model_dump(mode="json"), "result": result.to_dict()}
+    labels = {
+        "all": ctx.t("analysis.all_people"),
+        "new": ctx.t("analysis.new"),
+        "returning": ctx.t("analysis.returning"),
+        "resurrecting": ctx.t("analysis.resurrecting"),
+        "dormant": ctx.t("analysis.dormant"),
+    }
+    analysis = {
+        "kind": spec.kind,
+        "spec": spec.model_dump(mode="json"),
+        "result": result.to_dict(),
+        "labels": labels,
+    }
     return Card(spec.kind, period, analysis=analysis)
 
 

@@ -21,6 +21,7 @@
   const LIST_OPS = ["in", "not_in"];
   const NUMBER_OPS = [">", ">=", "<", "<="];
   const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const chartLabels = { all: t("all_people"), ...Object.fromEntries(["new", "returning", "resurrecting", "dormant"].map((s) => [s, t(s)])) };
   let spec = initialSpec();
   let last = null;
 
@@ -355,7 +356,7 @@
       return;
     }
     last = body;
-    window.GLCharts.analysis(chartBox, kind, body.result);
+    window.GLCharts.analysis(chartBox, kind, body.result, chartLabels);
     extraBox.textContent = "";
     tableBox.textContent = "";
     tableBox.append(...TABLES[kind](body.result));

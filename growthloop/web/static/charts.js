@@ -116,7 +116,7 @@ window.GLCharts = (() => {
   }
 
   /** Lifecycle: stacked bars per bucket, dormant below the axis; 4 rect.gl-bar per bucket. */
-  function stacked(target, labels, counts, names) {
+  function stacked(target, labels, counts, names, shownNames = {}) {
     const W = 800, H = 320, L = 60, T = 10, PW = W - L - 20, PH = H - 80;
     const svg = canvas(target, W, H, "gl-stacked");
     const up = labels.map((_, i) => names.filter((n) => n !== "dormant").reduce((a, n) => a + counts[n][i], 0));
@@ -144,7 +144,7 @@ window.GLCharts = (() => {
     names.forEach((name, i) => {
       const g = el("g", { class: "gl-legend", transform: `translate(${L + i * 140},${H - 30})` });
       g.appendChild(el("rect", { width: 10, height: 10, fill: LIFECYCLE[name] }));
-      g.appendChild(el("text", { x: 14, y: 9, "font-size": 11 }, name));
+      g.appendChild(el("text", { x: 14, y: 9, "font-size": 11 }, shownNames[name] || name));
       svg.appendChild(g);
     });
     return svg;
@@ -246,7 +246,9 @@ window.GLCharts = (() => {
   const lineName = (line) => [line.label, line.breakdown_value, line.period === "previous" ? "(−1)" : null].filter((x) => x !== null && x !== undefined).join(" · ");
 
   /** Draw the chart of any analysis result into `target` (emptied first). */
-  function analysis(target, kind, result) {
+  /** `labels` (optional) names things in the page's language: {all, new, returning, ...}. */
+  function analysis(target, kind, result, labels = {}) {
+    const everyone = labels.all || "∑";
     target.textContent = "";
     if (kind === "trends") {
       lines(target, {
@@ -258,7 +260,7 @@ window.GLCharts = (() => {
       bars(target, {
         labels,
         groups: result.groups.map((g) => ({
-          name: g.breakdown_value === null ? "∑" : g.breakdown_value,
+          name: g.breakdown_value === null ? everyone : g.breakdown_value,
           values: g.steps.map((s) => s.count),
           notes: g.steps.map((s) => `${num(s.count)} · ${pct(s.conversion_from_first)}`),
         })),
@@ -274,12 +276,12 @@ window.GLCharts = (() => {
       heatmap(target, rows, Array.from({ length: periods }, (_, i) => String(i)));
       lines(target, {
         labels: Array.from({ length: periods }, (_, i) => String(i)),
-        series: result.groups.map((g) => ({ name: g.breakdown_value === null ? "∑" : g.breakdown_value, values: g.mean })),
+        series: result.groups.map((g) => ({ name: g.breakdown_value === null ? everyone : g.breakdown_value, values: g.mean })),
       }, pct);
     } else if (kind === "paths") {
       sankey(target, result.flows);
     } else if (kind === "lifecycle") {
-      stacked(target, result.buckets.map(day), result.counts, ["new", "returning", "resurrecting", "dormant"]);
+      stacked(target, result.buckets.map(day), result.counts, ["new", "returning", "resurrecting", "dormant"], labels);
     } else if (kind === "stickiness") {
       bars(target, { labels: result.active_periods.map((_, i) => String(i + 1)), groups: [{ name: "", values: result.active_periods }] });
       lines(target, {
@@ -301,7 +303,7 @@ window.GLCharts = (() => {
 
   document.querySelectorAll("script[data-analysis]").forEach((node) => {
     const data = JSON.parse(node.textContent);
-    analysis(document.getElementById(node.dataset.analysis), data.kind, data.result);
+    analysis(document.getElementById(node.dataset.analysis), data.kind, data.result, data.labels);
   });
   return { analysis, lines, bars, heatmap, sankey, stacked, num, pct, day, duration, binLabel };
 })();
