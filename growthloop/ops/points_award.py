@@ -97,10 +97,13 @@ def read_events(
 def apply(ws: Workspace, project_id: int, cands: list[Candidate], summary: AwardSummary) -> None:
     """Write the candidates' EARN entries, a batch of persons per transaction; caps apply in
     candidate order, keys already written are skipped."""
-    persons = sorted({c.person_id for c in cands})
+    by_person: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_person.setdefault(c.person_id, []).append(c)
+    persons = sorted(by_person)
     for i in range(0, len(persons), PERSONS_PER_TRANSACTION):
-        part = set(persons[i : i + PERSONS_PER_TRANSACTION])
-        batch = [c for c in cands if c.person_id in part]
+        part = persons[i : i + PERSONS_PER_TRANSACTION]
+        batch = [c for p in part for c in by_person[p]]
         with locked(ws, project_id, part) as book:
             done = book.existing_keys(c.key for c in batch)
             used: dict[tuple[int, str, date], int] = {}
