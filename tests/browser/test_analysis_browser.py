@@ -157,9 +157,18 @@ def build_funnel(page: Page, site: Site) -> tuple[dict[str, Any], str, int]:
     page.select_option('[name="steps.3.event"]', "purchase")
     page.fill('[name="window.value"]', "3")
     page.select_option('[name="window.unit"]', "day")
+    page.fill('[name="steps.3.name"]', "paid")
+    add(page, "steps.3.filters")
+    page.fill('[name="steps.3.filters.0.key"]', "revenue")
+    page.select_option('[name="steps.3.filters.0.type"]', "column")
+    page.select_option('[name="steps.3.filters.0.operator"]', ">")
+    page.fill('[name="steps.3.filters.0.value"]', "50")
     add(page, "exclusions")
     page.select_option('[name="exclusions.0.event"]', "points_redeemed")
     page.fill('[name="exclusions.0.to_step"]', "3")
+    add(page, "exclusions.0.filters")
+    page.fill('[name="exclusions.0.filters.0.key"]', "points")
+    page.select_option('[name="exclusions.0.filters.0.operator"]', "is_set")
     set_range(page)
     page.fill('[name="breakdown.property.key"]', "device_type")
     page.select_option('[name="breakdown.property.type"]', "column")
@@ -172,10 +181,21 @@ def build_funnel(page: Page, site: Site) -> tuple[dict[str, Any], str, int]:
             {"event": "product_view"},
             {"event": "add_to_cart"},
             {"event": "checkout"},
-            {"event": "purchase"},
+            {
+                "event": "purchase",
+                "name": "paid",
+                "filters": [{"key": "revenue", "type": "column", "operator": ">", "value": 50}],
+            },
         ],
         "window": {"value": 3, "unit": "day"},
-        "exclusions": [{"event": "points_redeemed", "from_step": 1, "to_step": 3}],
+        "exclusions": [
+            {
+                "event": "points_redeemed",
+                "from_step": 1,
+                "to_step": 3,
+                "filters": [{"key": "points", "operator": "is_set"}],
+            }
+        ],
         "date_range": RANGE,
         "breakdown": {"property": {"key": "device_type", "type": "column"}, "limit": 2},
         "attribution": "last_touch",
@@ -344,10 +364,18 @@ def build_interval(page: Page, site: Site) -> tuple[dict[str, Any], str, int]:
     page.select_option('[name="from_event.event"]', "signup")
     page.select_option('[name="to_event.event"]', "purchase")
     page.fill("[name=bins]", "0, 3600, 86400, 604800")
+    add(page, "from_event.filters")
+    page.fill('[name="from_event.filters.0.key"]', "channel")
+    page.select_option('[name="from_event.filters.0.type"]', "column")
+    page.select_option('[name="from_event.filters.0.operator"]', "!=")
+    page.fill('[name="from_event.filters.0.value"]', "Direct")
     set_range(page)
     spec = {
         "kind": "interval",
-        "from_event": {"event": "signup"},
+        "from_event": {
+            "event": "signup",
+            "filters": [{"key": "channel", "type": "column", "operator": "!=", "value": "Direct"}],
+        },
         "to_event": {"event": "purchase"},
         "bins": [0, 3600, 86400, 604800],
         "date_range": RANGE,

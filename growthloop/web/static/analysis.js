@@ -156,6 +156,7 @@
     funnel: () => [
       group(t("steps"), ...spec.steps.map((s, i) => h("div", { class: "step" },
         row(h("strong", { text: `${i + 1}.` }), eventSelect(t("event"), `steps.${i}.event`, false),
+          input(t("name"), `steps.${i}.name`, "nullstr", { size: 12 }),
           spec.steps.length > 2 ? button(t("remove"), "remove", `steps.${i}`) : null),
         filtersEditor(`steps.${i}.filters`, t("filters")))),
       spec.steps.length < 20 ? button(t("add_step"), "add", "steps", { event: boot.catalogue.events[0] || "$pageview", filters: [] }) : null),
@@ -165,11 +166,12 @@
         select("", "window.unit", intervals(["second", "minute", "hour", "day", "week"])),
         select(t("trend_interval"), "trend_interval", [["", "–"], ...intervals(["hour", "day", "week", "month"])], { parse: "nullstr" }),
       ),
-      group(t("exclusions"), ...(spec.exclusions || []).map((x, i) => row(
+      group(t("exclusions"), ...(spec.exclusions || []).map((x, i) => h("div", { class: "step" }, row(
         eventSelect(t("event"), `exclusions.${i}.event`, false),
         input(t("from_step"), `exclusions.${i}.from_step`, "int", { type: "number", min: 1, size: 3 }),
         input(t("to_step"), `exclusions.${i}.to_step`, "nullint", { type: "number", min: 2, size: 3 }),
-        button(t("remove"), "remove", `exclusions.${i}`))),
+        button(t("remove"), "remove", `exclusions.${i}`)),
+      filtersEditor(`exclusions.${i}.filters`, t("filters")))),
       button(t("add_exclusion"), "add", "exclusions", { event: boot.catalogue.events[0] || "$pageview", filters: [], from_step: 1, to_step: null })),
       dateRange(), filtersEditor("filters", t("filters")), breakdownEditor(),
       row(
@@ -220,6 +222,8 @@
       row(eventSelect(t("from_event"), "from_event.event"), eventSelect(t("to_event"), "to_event.event"),
         input(t("bins"), "bins", "csvint", { size: 48 })),
       h("p", { class: "muted", text: t("seconds_note") }),
+      filtersEditor("from_event.filters", `${t("from_event")} · ${t("filters")}`),
+      filtersEditor("to_event.filters", `${t("to_event")} · ${t("filters")}`),
       dateRange(), filtersEditor("filters", t("filters")),
     ],
   };
