@@ -19,12 +19,13 @@ from starlette.routing import Mount
 from growthloop.accounts import Role, add_user, create_token
 from growthloop.ingest.collector import PUBLIC_ROUTES
 from growthloop.web.app import create_app
+from growthloop.web.pages.outreach import SIGNED_LINK_ROUTES
 from growthloop.workspace import Workspace
 
-# Open without a login: the login form and its POST, and the collector's ingestion routes,
-# which check the project's ingestion key instead.
+# Open without a login: the login form and its POST, the collector's ingestion routes, which
+# check the project's ingestion key instead, and links whose signed token is the credential.
 LOGIN = {("GET", "/login"), ("POST", "/login")}
-PUBLIC = LOGIN | PUBLIC_ROUTES
+PUBLIC = LOGIN | PUBLIC_ROUTES | SIGNED_LINK_ROUTES
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +105,10 @@ def test_unauthenticated_requests_are_refused(env: tuple[FastAPI, dict[Role, str
             # No ingestion key, no entry: the collector refuses before reading any event.
             assert response.status_code in (400, 401), (method, path, response.text)
             continue
+        if (method, path) in SIGNED_LINK_ROUTES:
+            # A token that does not verify is refused before anything is changed.
+            assert response.status_code == 422, (method, path, response.text)
+            continue
         if path.startswith("/api"):
             assert response.status_code == 401, (method, path, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
@@ -146,5 +151,6 @@ def test_role_table_matches_the_documented_roles(env: tuple[FastAPI, dict[Role, 
     for method, path, route in endpoints(app):
         role = required_role(route)
         who = "ingestion key" if (method, path) in PUBLIC_ROUTES else "public"
+        who = "signed link" if (method, path) in SIGNED_LINK_ROUTES else who
         line = f"| `{method} {path}` | {role.name if role else who} |"
         assert line in doc, f"no page in docs/ has the line: {line}"

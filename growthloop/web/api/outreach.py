@@ -7,11 +7,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from growthloop.accounts import Role
 from growthloop.ops import audit, outreach
 from growthloop.ops.outreach_models import Outreach, OutreachSend, OutreachSettings
 from growthloop.ops.outreach_results import RunResult, results, send_log
@@ -23,10 +21,7 @@ from growthloop.web.insights import read_cursor
 from growthloop.web.security import (
     Admin,
     Operator,
-    Principal,
     Viewer,
-    bearer,
-    require,
     workspace_of,
 )
 
@@ -333,18 +328,3 @@ def outreach_results(
     with errors():
         item = outreach.get_outreach(workspace_of(request), project.id, outreach_id)
     return [result_out(r) for r in run_results(request, project, item)]
-
-
-async def unsubscribe_access(
-    request: Request,
-    token: str,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal | None:
-    """A signed unsubscribe link is its own credential (the person has no login); anything
-    else needs a viewer's login, like every page."""
-    if outreach.read_unsubscribe_token(request.app.state.secret, token) is not None:
-        return None
-    return await require(Role.viewer)(request, credentials)
-
-
-unsubscribe_access.required_role = Role.viewer  # type: ignore[attr-defined]
