@@ -497,3 +497,49 @@ def test_award_while_redeeming_loses_and_doubles_nothing(ws: Workspace, tmp_path
         )
     assert {p: int(v) for p, v in redeemed.items()} == spent
     assert_consistent(ws, project)
+
+
+REDEEMER = """
+import json, random, sys
+from growthloop.ops import points_ledger
+from growthloop.workspace import Workspace
+ws = Workspace.open(sys.argv[1], metadata_url=sys.argv[2])
+project_id, n = int(sys.argv[3]), int(sys.argv[4])
+rng, out = random.Random(n), []
+for j in range(20):
+    size = rng.randint(1, 30)
+    try:
+        points_ledger.redeem(ws, project_id, "cy", size, f"proc{n}-{j}")
+        out.append([size, True])
+    except points_ledger.InsufficientPoints:
+        out.append([size, False])
+print(json.dumps(out))
+"""
+
+
+def test_redemptions_from_several_processes(tmp_path: Path, metadata_url: str) -> None:
+    """Four processes, each with its own connection, redeem from one balance at once."""
+    data = tmp_path / "data"
+    with Workspace.open(data, metadata_url=metadata_url) as ws:
+        project = new_project(ws)
+        points_ledger.adjust(ws, project.id, "cy", 700, "seed", reason="start")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", REDEEMER, str(data), metadata_url, str(project.id), str(n)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in range(4)
+    ]
+    results = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    asked = [(size, ok) for r in results for size, ok in r]
+    spent = sum(size for size, ok in asked if ok)
+    assert sum(size for size, _ in asked) > 700
+    with Workspace.open(data, metadata_url=metadata_url) as ws:
+        account = levels.account_of(ws, project.id, "cy")
+        assert account is not None and account.balance == 700 - spent >= 0
+        assert all(size > account.balance for size, ok in asked if not ok)
+        assert_consistent(ws, project)
