@@ -120,6 +120,8 @@ def refresh(
     """Recompute the persons' levels; queue a level_changed event per change. Returns changes."""
     levels = list_levels(ws, project.id)
     wanted = sorted(set(persons))
+    if not wanted:
+        return 0
     spend = person_spend(ws, project.slug, wanted)
     changes = 0
     for i in range(0, len(wanted), 200):
