@@ -209,3 +209,25 @@ def test_the_demo_abuse_case_file(tmp_path: Path) -> None:
         }
         assert s.signups == 6 + demo_referral.CAP  # three clean inviters with two invitees each
         assert s.first_orders == 3
+
+
+def test_the_jobs_through_the_job_runner(ws: Workspace, tmp_path: Path) -> None:
+    """points_award, referral and points_expire as `growthloop serve` runs them, twice."""
+    from growthloop.jobs import JOBS
+    from growthloop.ops import points_rules
+    from growthloop.scheduler import run_due
+
+    project, _ = setup(ws, tmp_path)
+    points_rules.create_rule(
+        ws, project.id, {"name": "buy", "event": "purchase", "points": 1, "per_amount": 1}
+    )
+    mine = {name: JOBS[name] for name in ("points_award", "referral", "points_expire")}
+    for _ in range(2):
+        outcomes = run_due(ws, datetime(2026, 11, 3), mine)
+        assert outcomes is not None and all(o.ok for o in outcomes), outcomes
+    assert statuses(ws, project) == EXPECTED
+    purchases = {"e1": 88 + 500, "e3": 50, "e5": 20}
+    want = dict(POINTS)
+    for person, amount in purchases.items():
+        want[person] = want.get(person, 0) + amount
+    assert points(ws, project) == want
