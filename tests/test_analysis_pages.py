@@ -38,7 +38,9 @@ TITLES = {
 
 
 def client(ws: Workspace, name: str, role: str) -> TestClient:
-    account, _ = add_user(ws, name, role)
+    """A client with a token of a new user; the PostgreSQL metadata database is shared by the
+    whole session, so names carry this module's prefix."""
+    account, _ = add_user(ws, f"analysis-{name}", role)
     token = create_token(ws, account.id, "test")[1]
     app = create_app(ws)
     return TestClient(app, headers={"Authorization": f"Bearer {token}"})
@@ -213,6 +215,10 @@ def test_saved_analysis_renders_on_a_dashboard(demo_ws: Workspace) -> None:
     assert "Oct 1, 2026" in page.text  # the period of the absolute range, in the locale
     bad = ops.post("/api/insights", json={"name": "x", "spec": {**FUNNEL, "mode": "sideways"}})
     assert bad.status_code == 422
+    # Leave the session's shared metadata database as it was.
+    for item in ops.get(f"/api/dashboards/{board['id']}").json()["items"]:
+        assert ops.delete(f"/api/insights/{item['insight_id']}").status_code == 204
+    assert ops.delete(f"/api/dashboards/{board['id']}").status_code == 204
 
 
 def test_user_profile_shows_the_store(demo_ws: Workspace) -> None:
@@ -281,3 +287,4 @@ def test_saved_segments_in_builders_queries_and_profiles(demo_ws: Workspace) -> 
     ).fetchone()
     assert other is not None
     assert "Early buyers" not in ops.get(f"/analysis/people/{other[0]}?lang=en").text
+    assert ops.delete(f"/api/segments/{segment_id}").status_code == 204
