@@ -80,44 +80,48 @@ class GrowthloopSparkCompiler(PySparkCompiler):  # type: ignore[misc]
             # $['key'] reads keys with dots or spaces too; quotes in the key are escaped.
             escaped = self.f.replace(index, sge.convert("'"), sge.convert("\\'"))
             path = self.f.concat(sge.convert("$['"), escaped, sge.convert("']"))
-        value = self.f.anon.try_variant_get(self._variant(arg), path)
+        # Spark's variant drops a decimal's trailing zeros (158.00 -> 158), DuckDB reads it as
+        # the double 158.0: non-integer JSON numbers are written as doubles. The value is
+        # bound once, as a lambda's argument, so the document is parsed once.
+        value = sge.to_identifier("gl_json_value")
         kind = self.f.anon.schema_of_variant(value)
-        # Non-integer numbers as DuckDB writes them: a double's shortest form (468.00 -> 468.0).
         fractional = sge.or_(
             kind.isin(sge.convert("DOUBLE"), sge.convert("FLOAT")),
             self.f.startswith(kind, sge.convert("DECIMAL")),
         )
         as_double = self.f.lower(self.cast(self.cast(value, dt.float64), dt.string))
-        return self.if_(fractional, as_double, self.f.to_json(value))
+        text = sge.Lambda(
+            this=self.if_(fractional, as_double, self.f.to_json(value)), expressions=[value]
+        )
+        found = self.f.anon.try_variant_get(self._variant(arg), path)
+        return self.f.element_at(self.f.anon.transform(self.f.array(found), text), 1)
 
-    def _json_kind(self, arg: sge.Expression) -> Any:
-        return self.f.anon.schema_of_variant(self._variant(arg))
+    # The unwraps look at the (short) JSON text of one value, not at the whole document.
+    _NUMBER = "^-?[0-9]"
+
+    def visit_Cast(self, op: Any, *, arg: sge.Expression, to: Any) -> Any:
+        if op.arg.dtype.is_json() and to.is_string():
+            return arg  # JSON values are already JSON text
+        return super().visit_Cast(op, arg=arg, to=to)
 
     def visit_UnwrapJSONString(self, op: Any, *, arg: sge.Expression) -> Any:
         return self.if_(
-            self._json_kind(arg).eq(sge.convert("STRING")),
+            self.f.startswith(arg, sge.convert('"')),
             self.f.anon.variant_get(self._variant(arg), sge.convert("$"), sge.convert("string")),
             sge.Null(),
         )
 
     def visit_UnwrapJSONFloat64(self, op: Any, *, arg: sge.Expression) -> Any:
-        kind = self._json_kind(arg)
-        numeric = sge.or_(
-            kind.isin(sge.convert("BIGINT"), sge.convert("DOUBLE"), sge.convert("FLOAT")),
-            self.f.startswith(kind, sge.convert("DECIMAL")),
-        )
+        numeric = self.f.anon.rlike(arg, sge.convert(self._NUMBER))
         return self.if_(numeric, self.cast(arg, op.dtype), sge.Null())
 
     def visit_UnwrapJSONInt64(self, op: Any, *, arg: sge.Expression) -> Any:
-        return self.if_(
-            self._json_kind(arg).eq(sge.convert("BIGINT")),
-            self.cast(arg, op.dtype),
-            sge.Null(),
-        )
+        integer = self.f.anon.rlike(arg, sge.convert("^-?[0-9]+$"))
+        return self.if_(integer, self.cast(arg, op.dtype), sge.Null())
 
     def visit_UnwrapJSONBoolean(self, op: Any, *, arg: sge.Expression) -> Any:
         return self.if_(
-            self._json_kind(arg).eq(sge.convert("BOOLEAN")),
+            arg.isin(sge.convert("true"), sge.convert("false")),
             arg.eq(sge.convert("true")),
             sge.Null(),
         )
