@@ -179,3 +179,40 @@ def test_query_runs_lifecycle_and_stickiness(data_dir: Path, tmp_path: Path) -> 
     code, out, err = run(["query", str(spec), "--format", "csv", "--data-dir", str(data_dir)])
     assert code == 0, err
     assert out.splitlines() == ["day,dau,wau,mau,dau_mau", "2024-03-04T00:00:00,4,4,4,1"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"kind": "paths", "cleaning": [{"regex": "/product/(\\d+"}]},
+            "cleaning: cleaning[0].regex '/product/(\\\\d+' is not a regular expression",
+        ),
+        (
+            {"kind": "paths", "cleaning": [{"regex": "/a"}, {"regex": "/p/(?!x)"}]},
+            "cleaning: cleaning[1].regex '/p/(?!x)': lookaround and backreferences are not"
+            " supported (RE2 syntax)",
+        ),
+        (
+            {
+                "kind": "trends",
+                "series": [{"math": "total"}],
+                "interval": "hour",
+                "date_range": {"date_from": "2024-01-01", "date_to": "2024-12-31"},
+            },
+            "interval: 8784 hour buckets is more than 5000: choose a shorter date range or a"
+            " longer interval",
+        ),
+    ],
+)
+def test_specs_the_engine_cannot_run_are_refused_before_running(
+    data_dir: Path, spec: dict[str, object], message: str
+) -> None:
+    """Problems found past parsing (a regex, the number of buckets) are SpecErrors too."""
+    from growthloop.analytics import QueryContext, run_analysis
+
+    with Workspace.open(data_dir) as ws:
+        ctx = QueryContext.for_workspace(ws)
+        with pytest.raises(SpecError) as info:
+            run_analysis(parse_spec(spec), ctx)
+    assert str(info.value).startswith(message)

@@ -3,6 +3,7 @@ an end step, and the step-to-step flows for a Sankey chart."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -42,6 +43,25 @@ class PathsSpec(SpecModel):
     limit: int = Field(default=20, ge=1, le=1000)
 
 
+# RE2 (what the engines run) has no lookaround and no backreferences.
+_NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
+def _cleaning_problem(spec: PathsSpec) -> str | None:
+    """The first cleaning rule that is not a regular expression the engines can run."""
+    for index, rule in enumerate(spec.cleaning):
+        try:
+            re.compile(rule.regex)
+        except re.error as exc:
+            return f"cleaning[{index}].regex {rule.regex!r} is not a regular expression ({exc})"
+        if _NOT_RE2.search(rule.regex):
+            return (
+                f"cleaning[{index}].regex {rule.regex!r}: lookaround and backreferences are"
+                " not supported (RE2 syntax)"
+            )
+    return None
+
+
 RULES: tuple[Rule[PathsSpec], ...] = (
     Rule(
         "start_or_end",
@@ -52,6 +72,7 @@ RULES: tuple[Rule[PathsSpec], ...] = (
             else None
         ),
     ),
+    Rule("cleaning_regex", "cleaning", _cleaning_problem),
 )
 
 

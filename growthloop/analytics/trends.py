@@ -28,7 +28,7 @@ from growthloop.analytics.spec import (
     PropertyRef,
     SpecModel,
 )
-from growthloop.analytics.validation import Rule, validate
+from growthloop.analytics.validation import Problem, Rule, SpecError, validate
 
 Math = Literal["total", "unique_users", "sum", "avg", "min", "max", "median", "p90"]
 PROPERTY_MATHS = frozenset({"sum", "avg", "min", "max", "median", "p90"})
@@ -243,10 +243,11 @@ class Trends:
         starts = buckets(self.range, spec.interval)
         previous_starts = buckets(self.previous, spec.interval) if self.previous else []
         if max(len(starts), len(previous_starts)) > MAX_BUCKETS:
-            raise ValueError(
+            message = (
                 f"{len(starts)} {spec.interval} buckets is more than {MAX_BUCKETS}:"
                 " choose a shorter date range or a longer interval"
             )
+            raise SpecError([Problem("too_many_buckets", "interval", message)])
         cells: dict[tuple[int, str, str | None], dict[datetime | None, float | None]]
         cells = defaultdict(dict)
         for row in self.ctx.execute(self.to_query()):
