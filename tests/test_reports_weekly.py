@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,19 @@ def test_goal_section_against_target_when_a_goal_exists(report_demo: Demo) -> No
     assert row[0] == "十月 GMV" and row[1] == 200000.0
     assert row[2] == pytest.approx(float(gmv))
     assert row[3] == pytest.approx(float(gmv) / 200000.0)
+    # Goal pacing as growthloop.models.pacing (and /api/models/pacing) defines it, by hand:
+    # linear pace over 18 of 31 days; forecast = actual + the mean of the last 7 days x 13.
+    daily = dict(
+        con.execute(
+            """SELECT CAST(timestamp + INTERVAL 8 HOUR AS DATE), sum(amount)::DOUBLE FROM orders
+               WHERE CAST(timestamp + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ? GROUP BY 1""",
+            [date(2026, 10, 12), date(2026, 10, 18)],
+        ).fetchall()
+    )
+    last7 = sum(daily.values()) / 7
+    assert row[4] == pytest.approx(200000.0 * 18 / 31)
+    assert row[5] == pytest.approx(float(gmv) / (200000.0 * 18 / 31))
+    assert row[6] == pytest.approx(float(gmv) + last7 * 13)
     en = texts(section, "en")
     assert en[0].startswith(
         f"十月 GMV is furthest behind: CN¥{float(gmv):,.2f} of the CN¥200,000.00"
@@ -212,7 +225,32 @@ def test_goal_section_against_target_when_a_goal_exists(report_demo: Demo) -> No
     assert "goals" not in [s.key for s in november.sections]
 
 
+def cohort_by_source(con: Any, first: date, last: date) -> dict[str, tuple[int, int, float]]:
+    """Reference for the ROI section, written apart from channel_roi_data: per source of a
+    person's first event ever (utm_source, else channel), the people first seen in local days
+    [first, last], how many of them bought, and what they bought, up to the end of `last`."""
+    lo = datetime.combine(first, datetime.min.time()) - timedelta(hours=8)
+    hi = datetime.combine(last, datetime.min.time()) + timedelta(hours=16)
+    rows = con.execute(
+        """WITH ranked AS (
+               SELECT person_id, timestamp, coalesce(utm_source, channel, '(unknown)') AS source,
+                      row_number() OVER (PARTITION BY person_id ORDER BY timestamp) AS n
+               FROM events),
+           cohort AS (SELECT person_id, timestamp AS first_at, source FROM ranked
+                      WHERE n = 1 AND timestamp >= ? AND timestamp < ?)
+           SELECT c.source, count(DISTINCT c.person_id), count(DISTINCT o.person_id),
+                  coalesce(sum(o.amount), 0)::DOUBLE
+           FROM cohort c LEFT JOIN orders o ON o.person_id = c.person_id
+                AND o.timestamp >= c.first_at AND o.timestamp < ?
+           GROUP BY 1""",
+        [lo, hi, hi],
+    ).fetchall()
+    return {str(r[0]): (int(r[1]), int(r[2]), float(r[3])) for r in rows}
+
+
 def test_paid_sources_roi_names_the_poor_roi_channel(report_demo: Demo) -> None:
+    """The channel ROI model's cohort definition (since issue #6's follow-up; the section used to
+    credit orders by last touch): new users' revenue per yuan spent."""
     con = report_demo.ws.events().con
     week = Week(date(2026, 11, 16))
     report = weekly_for_project(report_demo.ctx, report_demo.ws, "default", con, week)
@@ -224,25 +262,74 @@ def test_paid_sources_roi_names_the_poor_roi_channel(report_demo: Demo) -> None:
             [week.start, week.end],
         ).fetchall()
     )
-    gmv = dict(
-        con.execute(
-            "SELECT channel, sum(amount)::DOUBLE FROM orders"
-            " WHERE CAST(timestamp + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ? GROUP BY 1",
-            [week.start, week.end],
-        ).fetchall()
-    )
+    cohort = cohort_by_source(con, week.start, week.end)
     rows = {r[0]: r for r in roi.table.rows}
     assert {k: r[1] for k, r in rows.items()} == pytest.approx(spend)
     for source, row in rows.items():
-        assert row[4] == pytest.approx(gmv.get(source, 0.0) / spend[source])
+        new, paying, revenue = cohort.get(source, (0, 0, 0.0))
+        assert row[2:5] == (new, paying, pytest.approx(revenue)), source
+        assert row[5] == (pytest.approx(spend[source] / paying) if paying else None)
+        assert row[6] == pytest.approx(revenue / spend[source])
+        assert row[7] == pytest.approx(revenue / spend[source] - 1)
     lead = texts(roi, "en")[0]
     poor = report_demo.patterns["poor_roi_channel"]
-    assert lead.startswith(f"{poor} returned the least per yuan spent over the last 4 weeks: ")
-    [(spend_4w, gmv_4w)] = con.execute(
-        """SELECT (SELECT sum(spend)::DOUBLE FROM spend WHERE channel = ? AND date BETWEEN ? AND ?),
-                  (SELECT sum(amount)::DOUBLE FROM orders WHERE channel = ?
-                     AND CAST(timestamp + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ?)""",
-        [poor, date(2026, 10, 26), week.end, poor, date(2026, 10, 26), week.end],
+    assert lead.startswith(f"{poor} returned the least per yuan spent over the last 8 weeks: ")
+    eight = cohort_by_source(con, week.end - timedelta(days=55), week.end)
+    [(spend_8w,)] = con.execute(
+        "SELECT sum(spend)::DOUBLE FROM spend WHERE channel = ? AND date BETWEEN ? AND ?",
+        [poor, week.end - timedelta(days=55), week.end],
     ).fetchall()
-    assert rows[poor][5] == pytest.approx(gmv_4w / spend_4w)
-    assert f"ROI {gmv_4w / spend_4w:.2f}" in lead
+    roas = {
+        k: eight[k][2] / v
+        for k, v in dict(
+            con.execute(
+                "SELECT channel, sum(spend)::DOUBLE FROM spend WHERE date BETWEEN ? AND ?"
+                " GROUP BY 1 HAVING sum(spend) > 0",
+                [week.end - timedelta(days=55), week.end],
+            ).fetchall()
+        ).items()
+        if k in eight and eight[k][0] >= 30
+    }
+    assert min(roas, key=roas.__getitem__) == poor
+    assert rows[poor][8] == pytest.approx(eight[poor][2] / spend_8w)
+    assert f"ROAS; this week {rows[poor][6]:.2f}" in lead
+    assert f"bought {roas[poor]:.2f} yuan" in lead
+    assert texts(roi, "zh-CN")[0].startswith(f"近 8 周每元投放回报最低的是 {poor}")
+
+
+def test_content_hits_are_the_content_models(report_demo: Demo) -> None:
+    """Hits (爆款) as growthloop.models.content defines them (since issue #6's follow-up; the
+    section used 3x the week's median visits): the top tenth by views of each channel x format
+    among the posts published in the 90 days up to the Sunday, recomputed here with plain SQL."""
+    con = report_demo.ws.events().con
+    week = Week(date(2026, 11, 16))
+    report = weekly_for_project(report_demo.ctx, report_demo.ws, "default", con, week)
+    section = report.section("content")
+    rows = con.execute(
+        """SELECT i.item_id, i.channel, coalesce(i.format, ''), coalesce(sum(m.views), 0)
+           FROM content_items i LEFT JOIN content_metrics m
+             ON m.item_id = i.item_id AND m.date <= ?
+           WHERE CAST(i.published_at + INTERVAL 8 HOUR AS DATE) BETWEEN ? AND ?
+           GROUP BY ALL""",
+        [week.end, week.end - timedelta(days=89), week.end],
+    ).fetchall()
+    groups: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for item, channel, fmt, views in rows:
+        groups.setdefault((channel, fmt), []).append((item, int(views)))
+    want = set()
+    for members in groups.values():
+        ranked = sorted((v for _, v in members), reverse=True)
+        cutoff = ranked[-(-len(members) // 10) - 1]
+        want |= {item for item, v in members if v >= cutoff and v > 0}
+    starred = {r[0] for r in section.table.rows if r[4] == "★"}
+    listed = {r[0] for r in section.table.rows}
+    assert starred == want & listed
+    planted = set(report_demo.patterns["content_hits"])
+    assert planted <= starred  # the demo's planted hits all brought visits that week
+    lead = texts(section, "en")[1]
+    assert lead.startswith(f"Hits among the {len(listed)} posts that brought visits this week: ")
+    assert all(item in lead for item in planted)
+    # Without the lookup (build_weekly alone) the section says nothing about hits.
+    bare = build_weekly(report_demo.ctx, week).section("content")
+    assert [f.key for f in bare.findings] == ["content_top"]
+    assert not any(r[4] for r in bare.table.rows)

@@ -26,6 +26,7 @@ from growthloop.analytics import (
 )
 from growthloop.i18n import Formatter, Translator
 from growthloop.reports.document import Section
+from growthloop.reports.weekly_content import model_hits
 from growthloop.reports.weekly_goals import goal_section
 from growthloop.reports.weekly_roi import roi_section
 from growthloop.reports.weekly_sections import (
@@ -140,12 +141,15 @@ def build_weekly(
     project: str = "",
     goals: tuple[Section, list[dict[str, Any]]] | None = None,
     roi: Section | None = None,
+    content_hits: frozenset[str] | None = None,
 ) -> WeeklyReport:
     """Run the weekly report's specs for `week` (default: the last complete week of the data).
 
     `ctx.now_utc` is replaced by the end of the week, so the report does not change later.
     `goals`: the goal section for the week (`weekly_goals.goal_section`), shown after the KPIs;
-    `roi`: paid sources' spend and ROI (`weekly_roi.roi_section`), shown after the channels.
+    `roi`: paid sources' spend and ROI (`weekly_roi.roi_section`), shown after the channels;
+    `content_hits`: the content model's hits (`weekly_content.model_hits`), starred (None:
+    the content section says nothing about hits).
     """
     week = week or last_complete_week(ctx)
     as_of = week.as_of(ctx.tz)
@@ -183,7 +187,7 @@ def build_weekly(
         *((roi,) if roi else ()),
         funnel_section(_funnel(specs["funnel"], ctx), _funnel(specs["funnel_previous"], ctx)),
         retention_section(retention),
-        content_section(_trends(specs["content"], ctx)),
+        content_section(_trends(specs["content"], ctx), content_hits),
         anomaly_section(_trends(specs["daily"], ctx), week.start),
         experiment_section(experiment_funnels),
     )
@@ -205,7 +209,8 @@ def weekly_for_project(
     week = week or last_complete_week(ctx)
     goals = goal_section(ws, project, cursor, week)
     roi = roi_section(cursor, ctx.tz, ws.settings.currency, week)
-    return build_weekly(ctx, week, project, goals, roi)
+    hits = model_hits(cursor, ctx.tz, week)
+    return build_weekly(ctx, week, project, goals, roi, hits)
 
 
 def week_of(day: date) -> Week:

@@ -7,13 +7,16 @@ Findings are chosen by rules on the numbers, written out here so a reader can ch
   fall counts when it is significant (two-proportion z >= 1.96) and both weeks had at least
   `MIN_PEOPLE` (30) people at the step before; the largest fall in points leads. When none is
   significant, the fall with the largest z is named as the largest (not as a signal).
-- Content: a hit is a post with at least 3x the median visits of the week's posts (and >= 10).
+- Content: a hit (爆款) is the content performance model's (growthloop.models.content.hits, as
+  on /models/content and GET /api/models/content): a post in the top tenth by views of its
+  channel and format among the posts published in the 90 days up to the week's Sunday
+  (`content_hits`, looked up by `weekly.weekly_for_project`). `build_weekly` alone does not
+  look them up: the section then lists the week's visits and says nothing about hits.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from typing import Any
 
 from growthloop.analytics.funnels import FunnelGroup, FunnelResult
@@ -26,8 +29,6 @@ KPIS = ("visitors", "new_users", "orders", "revenue", "conversion_rate", "aov")
 # The two-proportion z-test leans on the normal approximation: at least 30 people a side.
 MIN_PEOPLE = 30
 SIGNIFICANT_Z = 1.96
-HIT_FACTOR = 3.0
-MIN_HIT_VISITS = 10
 
 
 def _total(result: TrendsResult, label: str, period: str = "current") -> float | None:
@@ -284,14 +285,14 @@ def retention_section(result: RetentionResult) -> Section:
     return Section("retention", tuple(findings), table, ("retention",))
 
 
-def content_section(result: TrendsResult) -> Section:
-    """Shop visits from content posts, and the posts that were hits."""
+def content_section(result: TrendsResult, content_hits: frozenset[str] | None = None) -> Section:
+    """Shop visits from content posts, and which of them are hits by the content model
+    (`content_hits`; None when not looked up: then the section says nothing about hits)."""
     visits = _by_value(result.lines, "content_visits", "current")
     before = _by_value(result.lines, "content_visits", "previous")
     items = sorted((k for k in visits if not k.startswith("$")), key=lambda k: (-visits[k], k))
     total = sum(visits.values())
-    median = statistics.median(visits[k] for k in items) if items else 0.0
-    hits = [k for k in items if visits[k] >= max(HIT_FACTOR * median, MIN_HIT_VISITS)]
+    hits = [k for k in items if content_hits is not None and k in content_hits]
     rows = tuple(
         (k, visits[k], before.get(k), _change(visits[k], before.get(k)), k in hits) for k in items
     )
@@ -308,14 +309,15 @@ def content_section(result: TrendsResult) -> Section:
                 },
             )
         )
-        findings.append(
-            Finding(
-                "content_hits",
-                {"items": Value("text", ", ".join(hits)), "median": Value("int", median)},
+        posts = Value("int", len(items))
+        if content_hits is not None and hits:
+            findings.append(
+                Finding(
+                    "content_model_hits", {"items": Value("text", ", ".join(hits)), "posts": posts}
+                )
             )
-            if hits
-            else Finding("content_no_hits", {"median": Value("int", median)})
-        )
+        elif content_hits is not None:
+            findings.append(Finding("content_model_no_hits", {"posts": posts}))
     else:
         findings.append(Finding("no_data"))
     table = Table(
