@@ -143,3 +143,36 @@ def test_export_refuses_a_folder_that_is_not_an_export(demo_dir: Path, tmp_path:
     )
     assert result.exit_code == 2
     assert "after" in result.output
+
+
+def test_cli_query_on_spark_prints_what_duckdb_prints(
+    spark_session: Any, demo_export: Path, demo_dir: Path, tmp_path: Path
+) -> None:
+    spec = tmp_path / "funnel.json"
+    spec.write_text(
+        '{"kind": "funnel", "steps": [{"event": "checkout"}, {"event": "purchase"}],'
+        ' "window": {"value": 1, "unit": "day"},'
+        ' "date_range": {"date_from": "2026-11-01", "date_to": "2026-11-20"},'
+        ' "breakdown": {"property": {"key": "platform"}}}'
+    )
+    runner = CliRunner()
+    duck = runner.invoke(app, ["query", str(spec), "--format", "csv", "--data-dir", str(demo_dir)])
+    spark = runner.invoke(
+        app,
+        [
+            "query",
+            str(spec),
+            "--format",
+            "csv",
+            "--backend",
+            "spark",
+            "--parquet",
+            str(demo_export),
+        ],
+    )
+    assert duck.exit_code == 0, duck.output
+    assert spark.exit_code == 0, spark.output
+    assert spark.output == duck.output
+    assert duck.output.count("Android,") == 2  # one row per step
+    missing = runner.invoke(app, ["query", str(spec), "--backend", "spark"])
+    assert missing.exit_code == 2 and "--parquet" in missing.output
