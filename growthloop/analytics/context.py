@@ -96,11 +96,13 @@ class QueryContext:
         now_utc: datetime | None = None,
         *,
         cache: bool = False,
+        saved: SavedSegmentSource | None = None,
     ) -> QueryContext:
         """Run on Apache Spark (a `pyspark.sql.SparkSession`) over a Parquet export made by
         `growthloop export parquet` (a path or a URI Spark reads); registers temporary views
         `events`, `persons`, ... in the session (`cache`: kept in memory once read). The time
-        zone defaults to the export's."""
+        zone defaults to the export's. `saved` gives saved segments (`segment_id`), e.g.
+        `WorkspaceSegments.for_slug(ws, project, now_utc)` from the metadata database."""
         from growthloop.analytics import spark
 
         location = str(parquet_dir)
@@ -110,7 +112,7 @@ class QueryContext:
         spark.register_views(session, location, cache=cache)
         now = now_utc or datetime.now(UTC).replace(tzinfo=None)
         zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-        return cls(spark.connect(session), zone, now)
+        return cls(spark.connect(session), zone, now, saved)
 
     @property
     def asof_joins(self) -> bool:
