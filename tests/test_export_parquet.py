@@ -176,3 +176,22 @@ def test_cli_query_on_spark_prints_what_duckdb_prints(
     assert duck.output.count("Android,") == 2  # one row per step
     missing = runner.invoke(app, ["query", str(spec), "--backend", "spark"])
     assert missing.exit_code == 2 and "--parquet" in missing.output
+
+
+def test_a_project_without_events_exports_and_reads_on_spark(
+    workspace: Workspace, tmp_path: Path, spark_session: Any
+) -> None:
+    from datetime import datetime
+
+    from growthloop.analytics import QueryContext, parse_spec, run_analysis
+
+    summary = export_parquet(
+        workspace.events(), tmp_path / "empty", project="default", time_zone="UTC"
+    )
+    assert summary.rows == dict.fromkeys(TABLES, 0) and summary.partitions == 0
+    ctx = QueryContext.for_spark(spark_session, tmp_path / "empty", now_utc=datetime(2026, 11, 24))
+    spec = parse_spec(
+        {"kind": "trends", "series": [{"math": "total"}], "date_range": {"date_from": "-3d"}}
+    )
+    result = run_analysis(spec, ctx)
+    assert result.lines[0].values == (0.0, 0.0, 0.0)  # type: ignore[attr-defined]

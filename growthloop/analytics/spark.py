@@ -197,15 +197,21 @@ def spark_session(master: str, app_name: str = "growthloop") -> SparkSession:
 
 def table_frame(session: SparkSession, location: str, table: Table) -> DataFrame:
     """One exported table as a DataFrame with the store's column names and types."""
-    reader = session.read.option("basePath", location) if table.name == "events" else session.read
-    frame = reader.parquet(location)
-    columns = []
-    for col in table.columns:
-        sql_type = _SPARK_TYPES[col.sql_type.removesuffix(" NOT NULL")]
-        columns.append(f"CAST(`{col.name}` AS {sql_type}) AS `{col.name}`")
+    from pyspark.errors import AnalysisException
+
+    types = {c.name: _SPARK_TYPES[c.sql_type.removesuffix(" NOT NULL")] for c in table.columns}
     if table.name == "events":
-        columns.append(f"`{PARTITION}`")  # the partition column, for pruning by day
-    return frame.selectExpr(*columns)
+        types[PARTITION] = "DATE"  # the partition column, for pruning by day
+    reader = session.read.option("basePath", location) if table.name == "events" else session.read
+    try:
+        frame = reader.parquet(location)
+    except AnalysisException:
+        # An export of a project without events has an empty events folder.
+        if table.name != "events":
+            raise
+        ddl = ", ".join(f"`{name}` {sql_type}" for name, sql_type in types.items())
+        frame = session.createDataFrame([], ddl)
+    return frame.selectExpr(*(f"CAST(`{n}` AS {t}) AS `{n}`" for n, t in types.items()))
 
 
 def register_views(session: SparkSession, location: str, *, cache: bool = False) -> list[str]:
