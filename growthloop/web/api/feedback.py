@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from growthloop.ops import audit, feedback
@@ -16,6 +15,7 @@ from growthloop.ops.feedback_forward import ForwardError, forward
 from growthloop.ops.feedback_import import FeedbackImportError, import_feedback
 from growthloop.ops.feedback_models import FeedbackEntry, FeedbackForward
 from growthloop.store.metadata import utcnow
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject
 from growthloop.web.insights import read_cursor
 from growthloop.web.security import Admin, Operator, Viewer, workspace_of
@@ -53,21 +53,14 @@ class WebhookIn(BaseModel):
     webhook_url: str = Field(max_length=500)
 
 
-@contextmanager
-def errors() -> Iterator[None]:
-    """Inbox errors as HTTP answers: 404, 409 version conflict, 422 bad value, 502 webhook."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except audit.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except FeedbackImportError as exc:
-        raise HTTPException(422, exc.problems) from None
-    except feedback.FeedbackError as exc:
-        raise HTTPException(422, str(exc)) from None
-    except ForwardError as exc:
-        raise HTTPException(502, str(exc)) from None
+def errors() -> AbstractContextManager[None]:
+    """Inbox errors as HTTP answers: 404, 409 version conflict, 422 bad value (an import's
+    problems as a list), 502 webhook."""
+    return http_errors(
+        unprocessable=(FeedbackImportError, feedback.FeedbackError),
+        bad_gateway=(ForwardError,),
+        detail=lambda exc: exc.problems if isinstance(exc, FeedbackImportError) else str(exc),
+    )
 
 
 def entry_out(entry: FeedbackEntry) -> dict[str, Any]:

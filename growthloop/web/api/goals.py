@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from growthloop.ops import audit, goals
 from growthloop.ops.targets import TargetError
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject, ProjectRef
 from growthloop.web.insights import read_cursor
 from growthloop.web.security import Operator, Viewer, workspace_of
@@ -71,17 +71,9 @@ def today(request: Request) -> date:
     return datetime.now(workspace_of(request).settings.tz).date()
 
 
-@contextmanager
-def errors() -> Iterator[None]:
+def errors() -> AbstractContextManager[None]:
     """Ops errors as HTTP answers: 404 unknown, 409 version conflict, 422 bad value."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except audit.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except TargetError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return http_errors(unprocessable=(TargetError,))
 
 
 def goal_out(goal: Any) -> dict[str, Any]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from growthloop.models import alert_rules
 from growthloop.models.alert_rules_run import triggered
 from growthloop.models.errors import ModelInputError
-from growthloop.ops import audit
+from growthloop.web.api.errors import http_errors
 from growthloop.web.api.models_common import End, Start, period, plain, store_of
 from growthloop.web.context import CurrentProject
 from growthloop.web.security import Operator, Viewer, workspace_of
@@ -60,17 +59,9 @@ class RuleChange(BaseModel):
     enabled: bool | None = None
 
 
-@contextmanager
-def rule_errors() -> Iterator[None]:
+def rule_errors() -> AbstractContextManager[None]:
     """404 unknown rule, 409 stale version, 422 bad value (with the message)."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except audit.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except ModelInputError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return http_errors(unprocessable=(ModelInputError,))
 
 
 def delivery_out(d: Any) -> dict[str, Any]:

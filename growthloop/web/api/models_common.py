@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ import numpy as np
 from fastapi import HTTPException, Query, Request
 
 from growthloop.models.errors import ModelInputError
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import ProjectRef
 from growthloop.web.insights import read_cursor
 from growthloop.web.security import workspace_of
@@ -26,13 +27,9 @@ Start = Query(default=None, description="First day (default: 89 days before `end
 End = Query(default=None, description="Last day (default: today, project time zone).")
 
 
-@contextmanager
-def model_errors() -> Iterator[None]:
+def model_errors() -> AbstractContextManager[None]:
     """A model's refusal (ModelInputError) as 422 with the model's own message."""
-    try:
-        yield
-    except ModelInputError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return http_errors(unprocessable=(ModelInputError,))
 
 
 def today(request: Request) -> date:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -16,6 +16,7 @@ from growthloop.ops.outreach_results import RunResult, results, send_log
 from growthloop.ops.outreach_schedule import send_now
 from growthloop.ops.outreach_templates import MessageTemplate, TemplateProblem, preview
 from growthloop.ops.targets import TargetError
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject, ProjectRef
 from growthloop.web.insights import read_cursor
 from growthloop.web.security import (
@@ -87,17 +88,9 @@ class SuppressionIn(BaseModel):
     reason: str = Field(default="manual", max_length=200)
 
 
-@contextmanager
-def errors() -> Any:
+def errors() -> AbstractContextManager[None]:
     """Ops errors as HTTP answers: 404 unknown, 409 version conflict, 422 bad value."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except audit.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
-    except (TargetError, TemplateProblem) as exc:
-        raise HTTPException(422, str(exc)) from None
+    return http_errors(unprocessable=(TargetError, TemplateProblem))
 
 
 def outreach_out(item: Outreach) -> dict[str, Any]:

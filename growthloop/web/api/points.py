@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,23 +13,18 @@ from sqlalchemy import func, select
 
 from growthloop.ops import audit, levels, points_award, points_ledger, points_rules
 from growthloop.ops.points_models import PointsAccount, PointsEntry, PointsRule
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject
 from growthloop.web.security import Operator, Viewer, workspace_of
 
 router = APIRouter(prefix="/api/points", tags=["points"])
 
 
-@contextmanager
-def errors() -> Iterator[None]:
+def errors() -> AbstractContextManager[None]:
     """Points errors as HTTP answers: 404 unknown, 409 conflict, 422 bad value or too few points."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except (audit.Conflict, points_ledger.KeyConflict) as exc:
-        raise HTTPException(409, str(exc)) from None
-    except points_ledger.PointsError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return http_errors(
+        conflict=(points_ledger.KeyConflict,), unprocessable=(points_ledger.PointsError,)
+    )
 
 
 class RuleIn(BaseModel):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from growthloop.analytics import saved_segments as segs
@@ -17,6 +16,7 @@ from growthloop.analytics.saved_segments_funnel import segment_from_funnel
 from growthloop.analytics.saved_segments_models import SavedSegment, SegmentMembership
 from growthloop.analytics.spec import SegmentDefinition
 from growthloop.analytics.validation import SpecError, problems_from_pydantic
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject
 from growthloop.web.security import Operator, Viewer, workspace_of
 
@@ -109,23 +109,25 @@ def segment_out(seg: SavedSegment, state: SegmentMembership | None) -> dict[str,
     }
 
 
-@contextmanager
-def errors() -> Iterator[None]:
-    """Segment errors as HTTP answers: 404 unknown, 409 version conflict, 422 bad value."""
-    try:
-        yield
-    except segs.SegmentNotFoundError as exc:
-        raise HTTPException(404, str(exc)) from None
-    except segs.StaleSegmentError as exc:
-        raise HTTPException(409, str(exc)) from None
-    except SpecError as exc:
+def _detail(exc: Exception) -> Any:
+    """A spec's problems each naming its field; any other error's message."""
+    if isinstance(exc, SpecError):
         problems = [{"field": p.field, "message": p.message} for p in exc.problems]
-        raise HTTPException(422, {"message": str(exc), "problems": problems}) from None
-    except ValidationError as exc:
+        return {"message": str(exc), "problems": problems}
+    if isinstance(exc, ValidationError):
         problems = [{"field": p.field, "message": p.message} for p in problems_from_pydantic(exc)]
-        raise HTTPException(422, {"message": "invalid spec", "problems": problems}) from None
-    except segs.SegmentError as exc:
-        raise HTTPException(422, str(exc)) from None
+        return {"message": "invalid spec", "problems": problems}
+    return str(exc)
+
+
+def errors() -> AbstractContextManager[None]:
+    """Segment errors as HTTP answers: 404 unknown, 409 version conflict, 422 bad value."""
+    return http_errors(
+        not_found=(segs.SegmentNotFoundError,),
+        conflict=(segs.StaleSegmentError,),
+        unprocessable=(SpecError, ValidationError, segs.SegmentError),
+        detail=_detail,
+    )
 
 
 def _out(request: Request, seg: SavedSegment) -> dict[str, Any]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from growthloop.ops import audit, feedback
 from growthloop.ops.feedback_forward import ForwardError, forward
 from growthloop.ops.feedback_import import FeedbackImportError, import_feedback
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject, ProjectRef
 from growthloop.web.rendering import render
 from growthloop.web.security import Admin, Operator, Viewer, workspace_of
@@ -29,19 +30,16 @@ STATUS_KEYS = {
 WEEKS_SHOWN = 8
 
 
-@contextmanager
-def page_errors() -> Iterator[None]:
+def page_errors() -> AbstractContextManager[None]:
     """Inbox errors as error pages with the message: 404, 422 (bad value, stale version), 502."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except FeedbackImportError as exc:
-        raise HTTPException(422, "; ".join(exc.problems)) from None
-    except (audit.Conflict, feedback.FeedbackError) as exc:
-        raise HTTPException(422, str(exc)) from None
-    except ForwardError as exc:
-        raise HTTPException(502, str(exc)) from None
+    return http_errors(
+        unprocessable=(FeedbackImportError, feedback.FeedbackError),
+        bad_gateway=(ForwardError,),
+        conflict_status=422,
+        detail=lambda exc: (
+            "; ".join(exc.problems) if isinstance(exc, FeedbackImportError) else str(exc)
+        ),
+    )
 
 
 def _local(tz: ZoneInfo) -> Callable[[datetime], str]:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from growthloop.analytics.kpis import KPI_NAMES
-from growthloop.ops import audit, goals
+from growthloop.ops import goals
 from growthloop.ops.targets import TargetError, period_containing
+from growthloop.web.api.errors import http_errors
 from growthloop.web.api.goals import goal_tree, today
 from growthloop.web.context import CurrentProject, ProjectRef
 from growthloop.web.insights import read_cursor
@@ -26,15 +26,9 @@ def _back(project: ProjectRef) -> RedirectResponse:
     return RedirectResponse(f"/goals?project={project.slug}", status_code=303)
 
 
-@contextmanager
-def page_errors() -> Iterator[None]:
+def page_errors() -> AbstractContextManager[None]:
     """Ops errors as error pages: 404 unknown; a conflict or bad value as 422 with the message."""
-    try:
-        yield
-    except audit.NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except (audit.Conflict, TargetError) as exc:
-        raise HTTPException(422, str(exc)) from None
+    return http_errors(unprocessable=(TargetError,), conflict_status=422)
 
 
 @router.get("/goals")

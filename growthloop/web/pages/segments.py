@@ -4,11 +4,10 @@ segment's size history, members sample and export link."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -16,6 +15,7 @@ from growthloop.analytics import saved_segments as segs
 from growthloop.analytics.saved_segments_models import SegmentSize
 from growthloop.analytics.spec import SegmentDefinition
 from growthloop.analytics.validation import SpecError, problems_from_pydantic
+from growthloop.web.api.errors import http_errors
 from growthloop.web.context import CurrentProject
 from growthloop.web.overview_view import sparkline_points
 from growthloop.web.rendering import render
@@ -37,17 +37,18 @@ OPERATORS = ("=", "!=", "contains", ">", ">=", "<", "<=", "is_set", "is_not_set"
 HISTORY_POINTS = 30
 
 
-@contextmanager
-def page_errors() -> Iterator[None]:
+def page_errors() -> AbstractContextManager[None]:
     """Segment errors as error pages: 404 unknown, 422 with the message otherwise."""
-    try:
-        yield
-    except segs.SegmentNotFoundError as exc:
-        raise HTTPException(404, str(exc)) from None
-    except (segs.SegmentError, SpecError) as exc:
-        raise HTTPException(422, str(exc)) from None
-    except ValidationError as exc:
-        raise HTTPException(422, "; ".join(str(p) for p in problems_from_pydantic(exc))) from None
+    return http_errors(
+        not_found=(segs.SegmentNotFoundError,),
+        unprocessable=(segs.SegmentError, SpecError, ValidationError),
+        conflict_status=422,
+        detail=lambda exc: (
+            "; ".join(str(p) for p in problems_from_pydantic(exc))
+            if isinstance(exc, ValidationError)
+            else str(exc)
+        ),
+    )
 
 
 def _number(form: dict[str, str], key: str, default: int | None) -> int | None:
