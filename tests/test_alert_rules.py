@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import random
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -19,10 +18,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 from sqlalchemy import delete
 
-from growthloop.accounts import add_user, create_token
 from growthloop.jobs import JOBS
 from growthloop.models.alert_rules_models import AlertDelivery, AlertRuleRow
 from growthloop.models.alert_rules_run import run_due
@@ -30,6 +27,7 @@ from growthloop.ops import audit
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 from tests.test_reports_schedule import Inbox, free_port
+from tests.web_clients import client_for
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -77,12 +75,6 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
     controller.stop()
 
 
-def client_for(ws: Workspace, app: object, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{random.getrandbits(32):x}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
-
-
 def clear_rules(ws: Workspace) -> None:
     """The PostgreSQL database is shared by the session: start each test without rules."""
     with ws.sessions.begin() as s:
@@ -102,7 +94,7 @@ RULE = {
 def test_rules_crud_roles_versions_and_refusals(demo_ws: Workspace) -> None:
     clear_rules(demo_ws)
     app = create_app(demo_ws)
-    ops, viewer = client_for(demo_ws, app, "operator"), client_for(demo_ws, app, "viewer")
+    ops, viewer = client_for(demo_ws, "operator", app), client_for(demo_ws, "viewer", app)
     assert viewer.post("/api/models/alerts", json=RULE).status_code == 403
     signed = {**RULE, "destinations": [
         {"kind": "dingtalk", "target": "https://oapi.dingtalk.com/robot/send?access_token=x",
@@ -178,7 +170,7 @@ def test_the_job_sends_the_outage_alert_once_everywhere(
     ) as ws:
         clear_rules(ws)
         app = create_app(ws)
-        ops = client_for(ws, app, "operator")
+        ops = client_for(ws, "operator", app)
         destinations = [
             {"kind": "webhook", "target": f"{base}/hook"},
             {"kind": "wecom", "target": f"{base}/wecom?key=k1"},

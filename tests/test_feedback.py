@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from growthloop.accounts import add_user, create_token
+from growthloop.accounts import add_user
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 from tests.test_web_app import login
+from tests.web_clients import client_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 TAGS = ("checkout", "android", "price", "delivery")
@@ -33,12 +34,6 @@ def inbox_ws(tmp_path: Path, metadata_url: str) -> Iterator[Workspace]:
         tmp_path / "data", metadata_url=metadata_url, default_project=project
     ) as ws:
         yield ws
-
-
-def token_client(ws: Workspace, app: object, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{secrets.token_hex(3)}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
 
 
 def random_entries(n: int, seed: int) -> list[dict[str, Any]]:
@@ -85,7 +80,7 @@ def brute_counts(
 
 def test_entries_triage_and_counts_by_tag(inbox_ws: Workspace) -> None:
     app = create_app(inbox_ws)
-    ops, viewer = token_client(inbox_ws, app, "operator"), token_client(inbox_ws, app, "viewer")
+    ops, viewer = client_for(inbox_ws, "operator", app), client_for(inbox_ws, "viewer", app)
     entries = random_entries(80, seed=3)
     for e in entries:
         body = {k: v for k, v in e.items() if not k.startswith("_")}
@@ -200,7 +195,7 @@ BAD_CSV = (
 
 def test_import_is_all_or_nothing_with_file_and_line(inbox_ws: Workspace) -> None:
     app = create_app(inbox_ws)
-    ops, viewer = token_client(inbox_ws, app, "operator"), token_client(inbox_ws, app, "viewer")
+    ops, viewer = client_for(inbox_ws, "operator", app), client_for(inbox_ws, "viewer", app)
 
     def upload(name: str, text: str, client: TestClient = ops) -> Any:
         return client.post("/api/feedback/import", files={"file": (name, text.encode("utf-8"))})

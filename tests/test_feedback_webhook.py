@@ -14,11 +14,12 @@ from typing import Any, ClassVar
 import pytest
 from fastapi.testclient import TestClient
 
-from growthloop.accounts import add_user, create_token
+from growthloop.accounts import add_user
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 from tests.test_reports_schedule import free_port
 from tests.test_web_app import login
+from tests.web_clients import client_for
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -59,15 +60,9 @@ def inbox_ws(tmp_path: Path, metadata_url: str) -> Iterator[Workspace]:
         yield ws
 
 
-def token_client(ws: Workspace, app: object, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{secrets.token_hex(3)}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
-
-
 def test_forward_to_a_real_webhook_and_record_failures(inbox_ws: Workspace, receiver: str) -> None:
     app = create_app(inbox_ws)
-    ops, admin = token_client(inbox_ws, app, "operator"), token_client(inbox_ws, app, "admin")
+    ops, admin = client_for(inbox_ws, "operator", app), client_for(inbox_ws, "admin", app)
     body = {"text": "结账页 Android 白屏", "tags": ["checkout", "android"], "rating": 1,
             "distinct_id": "u-42", "status": "triaged", "received_at": "2026-11-20T10:00:00+08:00"}  # fmt: skip
     entry = ops.post("/api/feedback", json=body).json()

@@ -4,8 +4,6 @@ show, and bad input gets a 422 with the model's own message."""
 
 from __future__ import annotations
 
-import json
-import random
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,7 +13,6 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from growthloop.accounts import add_user, create_token
 from growthloop.models import anomalies, churn, clv, content, rfm
 from growthloop.models.attribution import MODELS, attribute
 from growthloop.models.attribution_data import fetch_paths
@@ -34,6 +31,7 @@ from growthloop.models.pacing import pace
 from growthloop.models.rfm_data import fetch_rfm
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
+from tests.web_clients import client_for, demo_patterns, demo_with_own_metadata
 
 END = date(2026, 11, 23)
 START = END - timedelta(days=89)
@@ -42,21 +40,13 @@ START = END - timedelta(days=89)
 @pytest.fixture(scope="module")
 def ws(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """The shared demo's event store (read only) with a metadata database of this module's own."""
-    meta = tmp_path_factory.mktemp("models-api") / "meta.db"
-    with Workspace.open(demo_dir, metadata_url=f"sqlite:///{meta}") as opened:
+    with demo_with_own_metadata(demo_dir, tmp_path_factory, "models-api") as opened:
         yield opened
 
 
 @pytest.fixture(scope="module")
 def patterns(demo_dir: Path) -> dict[str, Any]:
-    manifest = json.loads((demo_dir / "demo-source" / "manifest.json").read_text())
-    return manifest["patterns"]  # type: ignore[no-any-return]
-
-
-def client_for(ws: Workspace, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{random.getrandbits(32):x}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(create_app(ws), headers={"Authorization": f"Bearer {token}"})
+    return demo_patterns(demo_dir)
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +57,7 @@ def viewer(ws: Workspace) -> TestClient:
 @pytest.fixture(scope="module")
 def lenient(ws: Workspace) -> TestClient:
     """A viewer whose client returns a server error as a 500 response instead of raising it."""
-    account, _ = add_user(ws, f"odd-{random.getrandbits(32):x}", "viewer")
-    token = create_token(ws, account.id, "test")[1]
-    headers = {"Authorization": f"Bearer {token}"}
-    return TestClient(create_app(ws), headers=headers, raise_server_exceptions=False)
+    return client_for(ws, "viewer", raise_server_exceptions=False)
 
 
 def ok(response: Any) -> Any:

@@ -3,13 +3,10 @@ SQLite and PostgreSQL: the stored members are exactly the model's list; only ope
 
 from __future__ import annotations
 
-import random
 from datetime import date
 
 import numpy as np
-from fastapi.testclient import TestClient
 
-from growthloop.accounts import add_user, create_token
 from growthloop.analytics import saved_segments
 from growthloop.analytics.saved_segments_models import unpack_members
 from growthloop.models import churn, clv, rfm
@@ -17,14 +14,9 @@ from growthloop.models.clv_data import fetch_buyers
 from growthloop.models.rfm_data import fetch_rfm
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
+from tests.web_clients import client_for
 
 END = date(2026, 11, 23)
-
-
-def client_for(ws: Workspace, app: object, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{random.getrandbits(32):x}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
 
 
 def stored(ws: Workspace, segment_id: int) -> list[str]:
@@ -35,7 +27,7 @@ def stored(ws: Workspace, segment_id: int) -> list[str]:
 
 def test_rfm_segment_and_churn_list_saved_as_static_segments(demo_ws: Workspace) -> None:
     app = create_app(demo_ws)
-    ops, viewer = client_for(demo_ws, app, "operator"), client_for(demo_ws, app, "viewer")
+    ops, viewer = client_for(demo_ws, "operator", app), client_for(demo_ws, "viewer", app)
     body = {"segment": "cant_lose", "as_of": str(END)}
     assert viewer.post("/api/models/rfm/segments", json=body).status_code == 403
     made = ops.post("/api/models/rfm/segments", json=body)

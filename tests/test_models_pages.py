@@ -4,8 +4,6 @@ segment, the A/B effect, the outage day, the content hits; saving lists and aler
 
 from __future__ import annotations
 
-import json
-import random
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -15,11 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from growthloop.accounts import add_user, create_token
 from growthloop.analytics import saved_segments
 from growthloop.analytics.saved_segments_models import unpack_members
-from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
+from tests.web_clients import client_for, demo_patterns, demo_with_own_metadata
 
 END = "2026-11-23"
 START = "2026-08-26"
@@ -28,21 +25,13 @@ ROW = re.compile(r'<tr data-key="([^"]*)"( class="highlight")?')
 
 @pytest.fixture(scope="module")
 def ws(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    meta = tmp_path_factory.mktemp("models-pages") / "meta.db"
-    with Workspace.open(demo_dir, metadata_url=f"sqlite:///{meta}") as opened:
+    with demo_with_own_metadata(demo_dir, tmp_path_factory, "models-pages") as opened:
         yield opened
 
 
 @pytest.fixture(scope="module")
 def patterns(demo_dir: Path) -> dict[str, Any]:
-    manifest = json.loads((demo_dir / "demo-source" / "manifest.json").read_text())
-    return manifest["patterns"]  # type: ignore[no-any-return]
-
-
-def client_for(ws: Workspace, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{random.getrandbits(32):x}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(create_app(ws), headers={"Authorization": f"Bearer {token}"})
+    return demo_patterns(demo_dir)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,16 @@ super_brand_day against a brute-force count over the same rows (SQLite and Postg
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 
-from growthloop.accounts import add_user, create_token
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
+from tests.web_clients import client_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEMO_END = date(2026, 11, 23)
@@ -29,12 +27,6 @@ BUDGET = {
     "edm": 100,
     "push": 100,
 }
-
-
-def client(ws: Workspace, app: object, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{secrets.token_hex(3)}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
 
 
 def local_day(ts: datetime) -> date:
@@ -90,7 +82,7 @@ def reference(ws: Workspace, first: date, last: date) -> dict[str, Any]:
 
 def test_plan_checklist_and_live_monitor_on_the_demo(demo_ws: Workspace) -> None:
     app = create_app(demo_ws)
-    ops, vic = client(demo_ws, app, "operator"), client(demo_ws, app, "viewer")
+    ops, vic = client_for(demo_ws, "operator", app), client_for(demo_ws, "viewer", app)
     plan = {
         "key": KEY,
         "name": "超级品牌日",
@@ -173,7 +165,7 @@ def test_plan_checklist_and_live_monitor_on_the_demo(demo_ws: Workspace) -> None
 def test_campaign_pages_plan_and_tick(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "d") as ws:
         app = create_app(ws)
-        ops = client(ws, app, "operator")
+        ops = client_for(ws, "operator", app)
         form = {
             "key": "double11",
             "name": "双11",

@@ -3,29 +3,19 @@ week, and a published piece's results against the demo's content_metrics rows.""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fastapi.testclient import TestClient
-
-from growthloop.accounts import add_user, create_token
 from growthloop.ops.content_results import METRICS
-from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
+from tests.web_clients import client_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def client(ws: Workspace, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{secrets.token_hex(3)}", role)
-    token = create_token(ws, account.id, "t")[1]
-    return TestClient(create_app(ws), headers={"Authorization": f"Bearer {token}"})
-
-
 def test_pipeline_variants_cadence_and_results(demo_ws: Workspace) -> None:
-    ops, vic = client(demo_ws, "operator"), client(demo_ws, "viewer")
+    ops, vic = client_for(demo_ws, "operator"), client_for(demo_ws, "viewer")
     assert vic.post("/api/content/topics", json={"title": "x", "kind": "hot"}).status_code == 403
     assert ops.post("/api/content/topics", json={"title": "x", "kind": "news"}).status_code == 422
     low = ops.post(
@@ -146,7 +136,7 @@ def test_pipeline_variants_cadence_and_results(demo_ws: Workspace) -> None:
 
 def test_content_page_moves_a_piece(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "d") as ws:
-        ops = client(ws, "operator")
+        ops = client_for(ws, "operator")
         made = ops.post(
             "/content/pieces",
             data={"title": "选题 A", "channel": "WeChat", "format": "article"},

@@ -11,10 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm.exc import StaleDataError
 
-from growthloop.accounts import add_user, create_token
+from growthloop.accounts import add_user
 from growthloop.ops import audit, goals
 from growthloop.ops.measure import Actual
 from growthloop.ops.models import Goal
@@ -30,6 +29,7 @@ from growthloop.ops.targets import (
 )
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
+from tests.web_clients import client_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEMO_END = date(2026, 11, 23)
@@ -123,12 +123,6 @@ def test_progress_by_how_the_metric_grows() -> None:
     assert before.actual is None and before.pace is None
 
 
-def client(ws: Workspace, app: object, role: str) -> TestClient:
-    account, _ = add_user(ws, f"{role}-{random.getrandbits(32):x}", role)
-    token = create_token(ws, account.id, "test")[1]
-    return TestClient(app, headers={"Authorization": f"Bearer {token}"})  # type: ignore[arg-type]
-
-
 def reference(ws: Workspace, first: date, last: date) -> dict[str, float]:
     """GMV, orders, visitors, buyers and daily GMV by brute force over the demo's rows."""
     con = ws.events().con
@@ -159,7 +153,7 @@ def reference(ws: Workspace, first: date, last: date) -> dict[str, float]:
 
 def test_quarterly_gmv_goal_on_the_demo(demo_ws: Workspace) -> None:
     app = create_app(demo_ws)
-    ops, vic = client(demo_ws, app, "operator"), client(demo_ws, app, "viewer")
+    ops, vic = client_for(demo_ws, "operator", app), client_for(demo_ws, "viewer", app)
     body = {
         "name": "Q4 GMV",
         "period_kind": "quarter",
@@ -215,7 +209,7 @@ def test_quarterly_gmv_goal_on_the_demo(demo_ws: Workspace) -> None:
 
 def test_split_a_quarter_into_months(demo_ws: Workspace) -> None:
     app = create_app(demo_ws)
-    ops = client(demo_ws, app, "operator")
+    ops = client_for(demo_ws, "operator", app)
     body = {
         "name": "GMV by month",
         "period_kind": "quarter",
@@ -280,7 +274,7 @@ def test_concurrent_saves_of_one_goal_do_not_lose_an_update(
 
 def test_goal_pages_build_and_show_a_tree(demo_ws: Workspace) -> None:
     app = create_app(demo_ws)
-    ops, vic = client(demo_ws, app, "operator"), client(demo_ws, app, "viewer")
+    ops, vic = client_for(demo_ws, "operator", app), client_for(demo_ws, "viewer", app)
     form = {
         "name": "页面 GMV",
         "period_kind": "quarter",
@@ -323,7 +317,7 @@ def test_the_ops_migration_goes_down_and_up_again(tmp_path: Path) -> None:
 
 def test_new_users_split_by_channel_on_the_demo(demo_ws: Workspace) -> None:
     app = create_app(demo_ws)
-    ops = client(demo_ws, app, "operator")
+    ops = client_for(demo_ws, "operator", app)
     root = ops.post(
         "/api/goals",
         json={
@@ -378,7 +372,7 @@ def test_new_users_split_by_channel_on_the_demo(demo_ws: Workspace) -> None:
 def test_goal_page_splits_new_users_by_channel(tmp_path: Path) -> None:
     with Workspace.open(tmp_path / "d") as ws:
         app = create_app(ws)
-        ops = client(ws, app, "operator")
+        ops = client_for(ws, "operator", app)
         form = {
             "name": "新增",
             "period_kind": "month",
