@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import delete
 
 from growthloop.jobs import JOBS
@@ -26,7 +25,7 @@ from growthloop.models.alert_rules_run import run_due
 from growthloop.ops import audit
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
-from tests.test_reports_schedule import Inbox, free_port
+from tests.test_outreach_support import Inbox, smtp_inbox
 from tests.web_clients import client_for
 
 
@@ -68,11 +67,7 @@ def receiver() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    yield from smtp_inbox()
 
 
 def clear_rules(ws: Workspace) -> None:
