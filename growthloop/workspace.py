@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ class Workspace:
         self.engine = make_engine(url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self._stores: dict[str, EventStore] = {}
+        # The web app's threads (requests, the collector's loader, the job runner) may open a
+        # store at the same moment; one EventStore per file, opened under this lock.
+        self._stores_lock = threading.Lock()
         self.ensure_project(settings.default_project)
 
     @classmethod
@@ -60,12 +64,13 @@ class Workspace:
     def events(self, project: str | None = None) -> EventStore:
         """The project's event store, opened for writing on first use and kept open."""
         slug = project or self.settings.default_project
-        if slug not in self._stores:
-            self._stores[slug] = EventStore(
-                self.settings.event_store_path(slug),
-                memory_limit=self.settings.duckdb_memory_limit,
-            )
-        return self._stores[slug]
+        with self._stores_lock:
+            if slug not in self._stores:
+                self._stores[slug] = EventStore(
+                    self.settings.event_store_path(slug),
+                    memory_limit=self.settings.duckdb_memory_limit,
+                )
+            return self._stores[slug]
 
     def status(self) -> list[ProjectStatus]:
         out = []

@@ -88,3 +88,23 @@ def test_event_store_memory_limit_from_settings(tmp_path: Path) -> None:
         assert got == [("488.2 MiB",)]  # DuckDB shows 512 MB in MiB
     with pytest.raises(ValidationError, match="duckdb_memory_limit"):
         load_settings(tmp_path, duckdb_memory_limit="lots")
+
+
+def test_threads_opening_the_store_at_once_share_one(workspace: Workspace) -> None:
+    """The collector's loader and the job runner open the store at start-up together; both must
+    get the one writer (two EventStores on one file fail with a write-write conflict)."""
+    import threading
+
+    start = threading.Barrier(8)
+    got: list[object] = []
+
+    def open_store() -> None:
+        start.wait()
+        got.append(workspace.events("fresh"))
+
+    threads = [threading.Thread(target=open_store) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(got) == 8 and all(store is got[0] for store in got)
