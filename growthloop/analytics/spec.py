@@ -94,9 +94,7 @@ class PropertyFilter(PropertyRef):
     def _value_fits_operator(self) -> PropertyFilter:
         op, value = self.operator, self.value
         if self.type == "segment":
-            raise ValueError(
-                'filter by a saved segment with {"type": "segment", "segment_id": N}'
-            )
+            raise ValueError('filter by a saved segment with {"type": "segment", "segment_id": N}')
         if op in ("is_set", "is_not_set"):
             if value is not None:
                 raise ValueError(f"operator {op!r} takes no value")
