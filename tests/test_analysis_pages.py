@@ -157,7 +157,7 @@ def test_query_api_gives_the_engine_result(demo_ws: Workspace) -> None:
     assert too_many.status_code == 422 and "hour buckets is more than" in too_many.text
     regex = {"kind": "paths", "cleaning": [{"regex": "(", "replacement": ""}], "date_range": RANGE}
     broken = viewer.post("/api/query", json=regex)
-    assert broken.status_code == 422 and "cannot run" in broken.text
+    assert broken.status_code == 422 and "is not a regular expression" in broken.text
 
 
 def test_funnel_drop_off_people_match_the_step_counts(demo_ws: Workspace) -> None:
