@@ -566,3 +566,29 @@ def segment(
     if match == "all":
         return set.intersection(*sets)
     return set.union(*sets)
+
+
+def exclusion_funnels(
+    events: list[Ev], steps: list[str], exclusions: list[tuple[str, int, int]], window: int
+) -> dict[str, PersonFunnel]:
+    """`funnel_with_exclusions` for everyone in `events`: steps and exclusions named by event
+    (exclusions as (event, from_step, to_step), 1-based), the window in seconds."""
+    by_person: dict[str, list[Ev]] = defaultdict(list)
+    for e in events:
+        by_person[e.person].append(e)
+    want = {}
+    for person, evs in by_person.items():
+        rows = [
+            (
+                e.ts,
+                {i for i, s in enumerate(steps) if s == e.event},
+                {x for x, (name, _, _) in enumerate(exclusions) if name == e.event},
+            )
+            for e in evs
+        ]
+        found = funnel_with_exclusions(
+            rows, len(steps), timedelta(seconds=window), [(f - 1, g - 1) for _, f, g in exclusions]
+        )
+        if found is not None:
+            want[person] = found
+    return want

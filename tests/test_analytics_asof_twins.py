@@ -4,7 +4,6 @@ and times to convert)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 import ibis
@@ -20,7 +19,7 @@ from tests.analytics_reference import (
     Ev,
     PersonFunnel,
     clear,
-    funnel_with_exclusions,
+    exclusion_funnels,
     insert_events,
 )
 
@@ -130,22 +129,5 @@ def test_exclusions_without_asof_match_reference(
         first = {k: r[f"first_{k}"] for k in range(1, n) if r.get(f"first_{k}") is not None}
         prev = {k: r[f"prev_{k}"] for k in range(1, n) if r.get(f"prev_{k}") is not None}
         got[r["person_id"]] = PersonFunnel(r["level"], first, prev)
-    by_person: dict[str, list[Ev]] = defaultdict(list)
-    for e in events:
-        by_person[e.person].append(e)
-    want = {}
-    for person, evs in by_person.items():
-        rows = [
-            (
-                e.ts,
-                {i for i, s in enumerate(steps) if s == e.event},
-                {x for x, (name, _, _) in enumerate(exclusions) if name == e.event},
-            )
-            for e in evs
-        ]
-        found = funnel_with_exclusions(
-            rows, len(steps), timedelta(seconds=window), [(f - 1, g - 1) for _, f, g in exclusions]
-        )
-        if found is not None:
-            want[person] = found
+    want = exclusion_funnels(events, steps, exclusions, window)
     assert got == want

@@ -26,10 +26,10 @@ from tests.analytics_reference import (
     PersonFunnel,
     attributed_value,
     clear,
+    exclusion_funnels,
     funnel_ordered,
     funnel_strict,
     funnel_unordered,
-    funnel_with_exclusions,
     insert_events,
 )
 
@@ -273,24 +273,7 @@ def test_exclusions_match_reference(
         exclusions=tuple({"event": e, "from_step": f, "to_step": g} for e, f, g in exclusions),
     )
     got = engine_paths(workspace, spec)
-    by_person: dict[str, list[Ev]] = defaultdict(list)
-    for e in events:
-        by_person[e.person].append(e)
-    want = {}
-    for person, evs in by_person.items():
-        rows = [
-            (
-                e.ts,
-                {i for i, s in enumerate(steps) if s == e.event},
-                {x for x, (name, _, _) in enumerate(exclusions) if name == e.event},
-            )
-            for e in evs
-        ]
-        found = funnel_with_exclusions(
-            rows, len(steps), timedelta(seconds=window), [(f - 1, g - 1) for _, f, g in exclusions]
-        )
-        if found is not None:
-            want[person] = found
+    want = exclusion_funnels(events, steps, exclusions, window)
     assert {p: f.level for p, f in got.items()} == {p: f.level for p, f in want.items()}
     assert got == want
 
