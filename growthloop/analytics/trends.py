@@ -149,6 +149,18 @@ def _event_count(t: ir.Table) -> ir.Scalar:
     return t.count()
 
 
+def _stack(per_bucket: ir.Table, whole: ir.Table) -> ir.Table:
+    """Rows (bucket, bd, value); the whole-range rows have a null bucket."""
+    whole = whole.mutate(bucket=ibis.null("timestamp"))
+    return per_bucket.select("bucket", "bd", "value").union(whole.select("bucket", "bd", "value"))
+
+
+def _per_bucket_and_whole(rows: ir.Table, measure: Measure) -> ir.Table:
+    """`measure` per (bucket, bd) and per bd over the whole range."""
+    per_bucket = rows.group_by(["bucket", "bd"]).aggregate(value=measure(rows))
+    return _stack(per_bucket, rows.group_by("bd").aggregate(value=measure(rows)))
+
+
 class Trends:
     """Runs a TrendsSpec: `to_query()` is one Ibis expression, `calculate()` the typed result."""
 
@@ -199,36 +211,61 @@ class Trends:
             return parts, lambda t: t._part.sum()
         return events, lambda t: _metric(t, series)
 
+    def _ranking(self, series: TrendSeries) -> ir.Table:
+        """Breakdown values of the current period with `rank_value` and `rank` (0 = biggest).
+
+        Both periods keep the current period's top values, so lines compare like for like;
+        maths that do not add up rank values by their number of events."""
+        current, measure = self._base(series, self.range)
+        if series.math not in ("total", "unique_users", "sum"):
+            measure = _event_count
+        ranking = current.group_by("bd").aggregate(rank_value=measure(current))
+        return ranking.mutate(
+            rank=ibis.row_number().over(order_by=[ibis.desc("rank_value"), ibis.asc("bd")])
+        )
+
     def _series_query(self, index: int, period: str, rng: ResolvedRange) -> ir.Table:
         """Rows (series, period, bucket, bd, value); a null bucket holds the whole-range value."""
         series, bd = self.spec.series[index], self.spec.breakdown
-        rows, measure = self._base(series, rng)
-        if bd is not None:
-            # Both periods keep the current period's top values, so lines compare like for like;
-            # maths that do not add up rank values by their number of events.
-            current, current_measure = self._base(series, self.range)
-            if series.math not in ("total", "unique_users", "sum"):
-                current_measure = _event_count
-            ranking = current.group_by("bd").aggregate(rank_value=current_measure(current))
-            ranking = ranking.mutate(
-                rank=ibis.row_number().over(order_by=[ibis.desc("rank_value"), ibis.asc("bd")])
-            )
-            top = ranking.filter(ranking["rank"] < bd.limit).select(top_bd="bd")
-            joined = rows.left_join(top, rows.bd == top.top_bd)
-            rows = joined.mutate(bd=ibis.ifelse(joined.top_bd.isnull(), OTHER, joined.bd)).drop(
-                "top_bd"
-            )
-        per_bucket = rows.group_by(["bucket", "bd"]).aggregate(value=measure(rows))
-        whole = rows.group_by("bd").aggregate(value=measure(rows))
-        whole = whole.mutate(bucket=ibis.null("timestamp"))
-        out = per_bucket.select("bucket", "bd", "value").union(
-            whole.select("bucket", "bd", "value")
-        )
+        if series.math == "unique_users":
+            out = self._unique_users(series, period, rng)
+        else:
+            rows, measure = self._base(series, rng)
+            if bd is not None:
+                ranking = self._ranking(series)
+                top = ranking.filter(ranking["rank"] < bd.limit).select(top_bd="bd")
+                joined = rows.left_join(top, rows.bd == top.top_bd)
+                rows = joined.mutate(bd=ibis.ifelse(joined.top_bd.isnull(), OTHER, joined.bd)).drop(
+                    "top_bd"
+                )
+            out = _per_bucket_and_whole(rows, measure)
         return out.mutate(
             series=ibis.literal(index, type="int16"),
             period=ibis.literal(period),
             value=out.value.cast("float64"),
         )
+
+    def _unique_users(self, series: TrendSeries, period: str, rng: ResolvedRange) -> ir.Table:
+        """Unique users from distinct (bucket, bd, person) rows: within one bucket and value a
+        row is a person, so those cells are row counts; only the whole range and the values
+        merged into `$other` need distinct counts. The current period's whole-range values are
+        the ranking's own."""
+        bd = self.spec.breakdown
+        rows, measure = self._base(series, rng)
+        if bd is None:
+            per_bucket = rows.group_by(["bucket", "bd"]).aggregate(value=rows.count())
+            whole = rows.group_by("bd").aggregate(value=measure(rows))
+            return _stack(per_bucket, whole)
+        ranking = self._ranking(series)
+        top = ranking.filter(ranking["rank"] < bd.limit)
+        mine = rows.semi_join(top, rows.bd == top.bd)
+        per_bucket = mine.group_by(["bucket", "bd"]).aggregate(value=mine.count())
+        if period == "current":
+            whole = top.select("bd", value=top.rank_value)
+        else:
+            whole = mine.group_by("bd").aggregate(value=measure(mine))
+        other = rows.anti_join(top, rows.bd == top.bd).mutate(bd=ibis.literal(OTHER))
+        return _stack(per_bucket, whole).union(_per_bucket_and_whole(other, measure))
 
     def to_query(self) -> ir.Table:
         """All series and periods as one union of aggregate rows."""
