@@ -23,11 +23,13 @@ import pyarrow as pa
 from growthloop.ingest import loader
 from growthloop.ingest.coerce import base_type, coercion, type_class
 from growthloop.ingest.readers import (
+    CSV_NULLS,
     JSON_COLUMN,
     ROW,
     FileFormatError,
     SourceFile,
     columns_of,
+    delimiter_of,
     detect,
     iter_batches,
 )
@@ -36,6 +38,7 @@ from growthloop.store.metadata import ImportRun, Project
 from growthloop.workspace import Workspace
 
 TYPED = "_typed"
+CSV_ROW = "_growthloop_record"
 DEFERRED_ERROR = "growthloop: a value failed a deferred check"
 ProgressFn = Callable[[str, int, int], None]
 """Called as progress(what, done, total): bytes of a file being read, or a step name with 0, 0."""
@@ -83,6 +86,7 @@ class _Source:
     deferred: list[tuple[str, str, str]] = field(default_factory=list)
     bad_expr: str = "NULL"
     has_rejects: bool = False
+    is_view: bool = False  # a view over the file (Parquet, clean CSV), else a temporary table
 
 
 def import_files(
@@ -194,8 +198,11 @@ class _Plan:
             else []
         )
         name = f"_src_{index}"
+        is_view = True
         if src.format == "parquet":
             self._parquet_view(src, name, targets, extras)
+        elif src.format == "csv" and self._csv_view(src, name, targets, extras, header):
+            pass
         elif not (
             is_json
             and not extras
@@ -203,19 +210,70 @@ class _Plan:
             and self.json_reader(self.con, src, name, targets)
         ):
             self._load_text(src, name, targets, extras, is_json)
+            is_view = False
         types = self.con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [name]
         ).fetchall()
         columns = {c: type_class(t) for c, t in types if c.startswith("s_")}
-        self.sources.append(_Source(src, name, columns))
+        self.sources.append(_Source(src, name, columns, is_view=is_view))
 
     def _parquet_view(
         self, src: SourceFile, name: str, targets: dict[str, str], extras: list[str]
     ) -> None:
-        # The relational API binds file column names as names, never as SQL text.
         rel = self.con.sql(
             "SELECT * FROM read_parquet($p, file_row_number = true)", params={"p": str(src.path)}
         )
+        row = duckdb.ColumnExpression("file_row_number") + duckdb.ConstantExpression(1)
+        self._source_view(rel, name, targets, extras, row)
+        if self.progress:
+            self.progress(src.path.name, src.size, src.size)
+
+    def _csv_view(
+        self,
+        src: SourceFile,
+        name: str,
+        targets: dict[str, str],
+        extras: list[str],
+        header: list[str],
+    ) -> bool:
+        """View `name` over the file read by DuckDB's own (parallel) CSV reader into a table,
+        when that reads the whole file cleanly with the header's columns; else False, and the
+        Arrow reader, which names the bad line, reads the file. Values are text as with the
+        Arrow reader: unquoted empty fields and its null markers are NULL, quoted ones are text.
+        Rows keep file order (insertion order is preserved), so rowid + 1 is the record."""
+        options = (
+            f"all_varchar = true, header = true, delim = '{delimiter_of(src)}', quote = '\"',"
+            " escape = '\"', strict_mode = true, allow_quoted_nulls = false, nullstr = $nulls,"
+            f" compression = '{'gzip' if src.gzipped else 'none'}'"
+        )
+        raw = f"{name}_csv"
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv($p, {options})",
+                {"p": str(src.path), "nulls": CSV_NULLS},
+            )
+            rel = self.con.sql(f"SELECT *, rowid + 1 AS {CSV_ROW} FROM {raw}")
+            if rel.columns[:-1] != header:
+                raise LookupError("DuckDB read other columns than the header's")
+            self._source_view(rel, name, targets, extras, duckdb.ColumnExpression(CSV_ROW))
+        except (duckdb.Error, LookupError):
+            self.con.execute(f"DROP VIEW IF EXISTS {name}")
+            self.con.execute(f"DROP TABLE IF EXISTS {raw}")
+            return False
+        if self.progress:
+            self.progress(src.path.name, src.size, src.size)
+        return True
+
+    def _source_view(
+        self,
+        rel: duckdb.DuckDBPyRelation,
+        name: str,
+        targets: dict[str, str],
+        extras: list[str],
+        row: duckdb.Expression,
+    ) -> None:
+        """View `name` over a file's relation: columns s_<target>, `_extra` and `ROW`."""
+        # The relational API binds file column names as names, never as SQL text.
         exprs = [duckdb.ColumnExpression(s).alias(f"s_{t}") for t, s in targets.items()]
         if self.spec.keep_extra_as_properties:
             args = []
@@ -227,11 +285,8 @@ class _Plan:
                 else duckdb.ConstantExpression(None)
             )
             exprs.append(extra.alias("_extra"))
-        row = duckdb.ColumnExpression("file_row_number") + duckdb.ConstantExpression(1)
         exprs.append(row.alias(ROW))
         rel.select(*exprs).create_view(name, replace=True)
-        if self.progress:
-            self.progress(src.path.name, src.size, src.size)
 
     def _load_text(
         self,
@@ -393,8 +448,9 @@ class _Plan:
     def drop(self) -> None:
         self.con.execute(f"DROP {self.typed_kind} IF EXISTS {TYPED}")
         for source in self.sources:
-            kind = "VIEW" if source.src.format == "parquet" else "TABLE"
+            kind = "VIEW" if source.is_view else "TABLE"
             self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
+            self.con.execute(f"DROP TABLE IF EXISTS {source.relation}_csv")  # under a CSV view
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -23,6 +23,8 @@ ROW = "_row"
 JSON_COLUMN = "_json"
 BATCH_ROWS = 1_000_000
 CSV_BLOCK = 16 << 20
+CSV_NULLS = list(pacsv.ConvertOptions().null_values)
+"""Unquoted CSV fields read as NULL (Arrow's null markers, the empty field among them)."""
 
 
 class FileFormatError(ValueError):
@@ -103,7 +105,7 @@ def columns_of(src: SourceFile) -> list[str]:
     with _open_binary(src) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
         try:
-            header = next(csv.reader(text, delimiter=_delimiter(src)), None)
+            header = next(csv.reader(text, delimiter=delimiter_of(src)), None)
         except UnicodeDecodeError as exc:
             raise FileFormatError(f"{src.path}:1: not UTF-8 text ({exc.reason})") from exc
     if not header:
@@ -114,7 +116,7 @@ def columns_of(src: SourceFile) -> list[str]:
     return header
 
 
-def _delimiter(src: SourceFile) -> str:
+def delimiter_of(src: SourceFile) -> str:
     return "\t" if src.path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
 
 
@@ -152,7 +154,7 @@ def _csv_batches(src: SourceFile, progress: list[int] | None) -> Iterator[pa.Rec
         reader = pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK, encoding="utf8"),
-            parse_options=pacsv.ParseOptions(delimiter=_delimiter(src), newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter_of(src), newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=True,
@@ -183,7 +185,7 @@ def _csv_problem(src: SourceFile, near_row: int, exc: Exception) -> str:
     expected = len(columns_of(src))
     with _open_binary(src) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=_delimiter(src))
+        reader = csv.reader(text, delimiter=delimiter_of(src))
         try:
             next(reader)
             for record in reader:
@@ -201,7 +203,7 @@ def csv_line_of_record(src: SourceFile, row: int) -> int:
     """Physical line where data record `row` (1-based, after the header) starts."""
     with _open_binary(src) as fh:
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, delimiter=_delimiter(src))
+        reader = csv.reader(text, delimiter=delimiter_of(src))
         next(reader, None)
         line = reader.line_num
         for n, _ in enumerate(reader, start=1):

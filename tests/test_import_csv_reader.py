@@ -1,0 +1,137 @@
+"""CSV files are read by DuckDB's parallel reader when it reads them cleanly, else by the Arrow
+reader (which names the bad line). Both must give the same text values and record numbers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from growthloop.ingest.files import BadRowError, FileFormatError, Plan, import_files
+from growthloop.ingest.readers import ROW, columns_of, detect
+from growthloop.ingest.sources import KINDS
+from growthloop.workspace import Workspace
+
+HEADER = "event,distinct_id,timestamp,note,plan"
+TRICKY = [
+    # unquoted empty and null markers are NULL; quoted ones are text
+    "view,u1,2026-01-01T00:00:00Z,,NA",
+    'view,u2,2026-01-01T00:00:01Z,"","NA"',
+    'view,u3,2026-01-01T00:00:02Z,NULL,"NULL"',
+    # quotes, delimiters and line breaks inside a quoted field; Chinese text
+    'buy,u4,2026-01-01T00:00:03Z,"say ""hi"", then\nleave","会员, 年卡"',
+    'buy,u5,2026-01-01T00:00:04Z,"two\r\nlines",n/a',
+    "view,u6,2026-01-01T00:00:05Z,plain,#N/A",
+]
+
+
+def write(path: Path, lines: list[str], *, bom: bool = False, crlf: bool = False) -> Path:
+    end = "\r\n" if crlf else "\n"
+    text = end.join(lines) + end
+    data = ("\ufeff" if bom else "") + text
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8", newline="") as fh:
+            fh.write(data)
+    else:
+        path.write_text(data, encoding="utf-8", newline="")
+    return path
+
+
+def both_readers(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The source rows as DuckDB's reader and as the Arrow reader give them."""
+    con = duckdb.connect()
+    plan = Plan(con, KINDS["events"], "UTC", False, None)
+    src = detect(path)
+    header = columns_of(src)
+    targets = KINDS["events"].resolve({}, header)
+    extras = [c for c in header if c not in targets.values()]
+    assert plan._csv_view(src, "fast", targets, extras, header), "DuckDB's reader gave up"
+    plan._load_text(src, "arrow", targets, extras, False)
+    query = f"SELECT s_event, s_distinct_id, s_timestamp, _extra, {ROW} FROM {{}} ORDER BY {ROW}"
+    fast = con.execute(query.format("fast")).fetchall()
+    arrow = con.execute(query.format("arrow")).fetchall()
+    con.close()
+    return fast, arrow
+
+
+@pytest.mark.parametrize(
+    ("name", "bom", "crlf"),
+    [("e.csv", False, False), ("e.csv", True, True), ("e.csv.gz", False, False)],
+)
+def test_duckdb_reader_equals_arrow_reader(
+    tmp_path: Path, name: str, bom: bool, crlf: bool
+) -> None:
+    fast, arrow = both_readers(write(tmp_path / name, [HEADER, *TRICKY], bom=bom, crlf=crlf))
+    assert fast == arrow
+    assert [r[4] for r in fast] == [1, 2, 3, 4, 5, 6]  # record numbers, not line numbers
+    extra = {r[1]: json.loads(str(r[3])) for r in fast}
+    assert extra["u1"] == {"note": None, "plan": None}
+    assert extra["u2"] == {"note": "", "plan": "NA"}
+    assert extra["u3"] == {"note": None, "plan": "NULL"}
+    assert extra["u4"] == {"note": 'say "hi", then\nleave', "plan": "会员, 年卡"}
+    assert extra["u5"]["note"] in ("two\r\nlines", "two\nlines") and extra["u5"]["plan"] is None
+
+
+def test_tab_separated(tmp_path: Path) -> None:
+    lines = [HEADER.replace(",", "\t"), "view\tu1\t2026-01-01T00:00:00Z\ta,b\t"]
+    fast, arrow = both_readers(write(tmp_path / "e.tsv", lines))
+    assert fast == arrow and len(fast) == 1
+
+
+def test_malformed_csv_falls_back_and_names_the_line(workspace: Workspace, tmp_path: Path) -> None:
+    rows = [f"view,u{i},2026-01-01T00:00:{i:02d}Z,x,y" for i in range(40)]
+    rows[29] += ",surplus"  # record 30, line 31
+    path = write(tmp_path / "ragged.csv", [HEADER, *rows])
+    con = duckdb.connect()
+    plan = Plan(con, KINDS["events"], "UTC", False, None)
+    src = detect(path)
+    header = columns_of(src)
+    targets = KINDS["events"].resolve({}, header)
+    assert not plan._csv_view(src, "fast", targets, [], header)
+    before = workspace.events().count("events")
+    with pytest.raises(FileFormatError, match=r"ragged\.csv:31: expected 5 fields, found 6"):
+        import_files(workspace, "events", [path])
+    assert workspace.events().count("events") == before
+
+
+def test_bad_value_after_a_multiline_record_names_its_line(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    rows = [f"view,u{i},2026-01-01T00:00:{i:02d}Z,x,y" for i in range(10)]
+    rows[2] = 'view,u2,2026-01-01T00:00:02Z,"three\nline\nnote",y'
+    rows[6] = "view,u6,yesterday,x,y"  # record 7, starting on line 10
+    path = write(tmp_path / "bad.csv", [HEADER, *rows])
+    before = workspace.events().count("events")
+    with pytest.raises(BadRowError, match=r"bad\.csv:10: column 'timestamp': 'yesterday'"):
+        import_files(workspace, "events", [path])
+    assert workspace.events().count("events") == before
+    summary = import_files(workspace, "events", [path], skip_bad=True)
+    assert (summary.rows_stored, summary.rows_skipped) == (9, 1)
+    notes = (
+        workspace.events()
+        .con.execute("SELECT properties->>'$.note' FROM events WHERE distinct_id = 'u2'")
+        .fetchall()
+    )
+    assert notes == [("three\nline\nnote",)]
+
+
+def test_record_numbers_follow_the_file_in_a_parallel_read(tmp_path: Path) -> None:
+    """A file of many buffers is read by both threads; rows still carry their file order."""
+    lines = [HEADER] + [
+        f'view,u{i % 977},2026-01-01T00:00:00Z,"{i}",{"x" * (i % 50)}' for i in range(1, 400_001)
+    ]
+    path = write(tmp_path / "big.csv", lines)
+    con = duckdb.connect()
+    plan = Plan(con, KINDS["events"], "UTC", False, None)
+    src = detect(path)
+    header = columns_of(src)
+    targets = KINDS["events"].resolve({}, header)
+    assert plan._csv_view(src, "fast", targets, ["note"], header)
+    wrong = con.execute(
+        f"SELECT count(*) FROM fast WHERE CAST(_extra->>'$.note' AS BIGINT) <> {ROW}"
+    ).fetchall()
+    assert wrong == [(0,)]
+    assert con.execute("SELECT count(*) FROM fast").fetchall() == [(400_000,)]
