@@ -135,3 +135,26 @@ def test_record_numbers_follow_the_file_in_a_parallel_read(tmp_path: Path) -> No
     ).fetchall()
     assert wrong == [(0,)]
     assert con.execute("SELECT count(*) FROM fast").fetchall() == [(400_000,)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_bad_json_property_in_a_text_file_is_named(
+    workspace: Workspace, tmp_path: Path, fmt: str
+) -> None:
+    """Text sources check JSON values while their typed table is built: a bad one is named."""
+    if fmt == "csv":
+        lines = ["event,distinct_id,timestamp,properties", "view,a,2026-03-01 10:00,{}"]
+        lines += ['view,b,2026-03-01 10:01,"[1,2]"', "view,c,2026-03-01 10:02,{}"]
+        path = write(tmp_path / "p.csv", lines)
+    else:
+        rows = [{"event": "view", "distinct_id": d, "timestamp": "2026-03-01 10:00"} for d in "abc"]
+        rows[1]["properties"] = "[1,2]"
+        path = tmp_path / "p.jsonl"
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    before = workspace.events().counts()
+    line = 3 if fmt == "csv" else 2  # after the CSV header
+    with pytest.raises(BadRowError, match=rf"p\.{fmt}:{line}: column 'properties': .* JSON object"):
+        import_files(workspace, "events", [path])
+    assert workspace.events().counts() == before
+    summary = import_files(workspace, "events", [path], skip_bad=True)
+    assert (summary.rows_stored, summary.rows_skipped) == (2, 1)

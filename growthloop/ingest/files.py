@@ -120,10 +120,10 @@ def import_files(
         for index, src in enumerate(sources):
             plan.add(src, index, dict(mapping or {}))
         plan.check()
-        plan.create_typed_view()
-        if progress:
-            progress("storing", 0, 0)
         try:
+            plan.create_typed_view()
+            if progress:
+                progress("storing", 0, 0)
             counts = loader.store_typed(
                 store, spec, TYPED, ws.settings, plan.provided(), uuids_given=plan.uuids_given
             )
@@ -198,19 +198,18 @@ class _Plan:
             else []
         )
         name = f"_src_{index}"
-        is_view = True
         if src.format == "parquet":
             self._parquet_view(src, name, targets, extras)
-        elif src.format == "csv" and self._csv_view(src, name, targets, extras, header):
-            pass
-        elif not (
+            is_view = True
+        else:
+            is_view = src.format == "csv" and self._csv_view(src, name, targets, extras, header)
+        if not is_view and not (
             is_json
             and not extras
             and self.json_reader is not None
             and self.json_reader(self.con, src, name, targets)
         ):
             self._load_text(src, name, targets, extras, is_json)
-            is_view = False
         types = self.con.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [name]
         ).fetchall()
@@ -351,7 +350,9 @@ class _Plan:
 
         Checking a JSON value means parsing it, which costs as much as storing it; so in an
         all-or-nothing import those checks are deferred into the storing pass (a bad value
-        aborts that transaction, and `locate_deferred` then names it)."""
+        aborts that transaction, and `locate_deferred` then names it). Text sources are
+        checked while their typed table is built (`create_typed_view`): one parse, not two."""
+        in_typed = not deferred_too and not self._over_parquet()
         for source in self.sources:
             if self.progress:
                 self.progress(f"checking {source.src.path.name}", 0, 0)
@@ -367,6 +368,8 @@ class _Plan:
             checks = " ".join(f"WHEN {cond} THEN {n}" for n, (_, cond, _) in enumerate(problems))
             source.problems, source.deferred = problems, deferred
             source.bad_expr = f"CASE {checks} END" if checks else "NULL"
+            if in_typed:
+                continue
             limit = "" if self.skip_bad else " LIMIT 1"
             bad = self.con.execute(
                 f"SELECT {ROW}, bad FROM (SELECT {ROW}, {source.bad_expr} AS bad"
@@ -375,10 +378,29 @@ class _Plan:
             for row, code in bad:
                 self._reject(source, int(row), int(code))
             source.has_rejects = bool(bad)
-        self.uuids_given = all(
-            "s_uuid" in s.columns
-            and not _count(self.con, f"SELECT count(*) FROM {s.relation} WHERE s_uuid IS NULL")
-            for s in self.sources
+        if not in_typed:
+            self.uuids_given = all(
+                "s_uuid" in s.columns
+                and not _count(self.con, f"SELECT count(*) FROM {s.relation} WHERE s_uuid IS NULL")
+                for s in self.sources
+            )
+
+    def _over_parquet(self) -> bool:
+        return all(s.src.format == "parquet" for s in self.sources)
+
+    def _check_typed(self) -> None:
+        """The checks of text sources, from the `_bad` codes of the typed table."""
+        limit = "" if self.skip_bad else " LIMIT 1"
+        bad = self.con.execute(
+            f"SELECT _file, _row, _bad FROM {TYPED} WHERE _bad IS NOT NULL"
+            f" ORDER BY _file, _row{limit}"
+        ).fetchall()
+        for index, row, code in bad:
+            self._reject(self.sources[int(index)], int(row), int(code))
+        if bad:
+            self.con.execute(f"DELETE FROM {TYPED} WHERE _bad IS NOT NULL")
+        self.uuids_given = all("s_uuid" in s.columns for s in self.sources) and not _count(
+            self.con, f"SELECT count(*) FROM {TYPED} WHERE t_uuid IS NULL"
         )
 
     def locate_deferred(self) -> None:
@@ -420,6 +442,9 @@ class _Plan:
                     values.append(f"{value} AS t_{col.name}")
             if self.spec.keep_extra_as_properties:
                 values.append("_extra")
+            over_parquet = self._over_parquet()
+            if not over_parquet:
+                values.append(f"CAST({source.bad_expr} AS INTEGER) AS _bad")
             where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
             selects.append(
                 f"SELECT CAST({index} AS INTEGER) AS _file, {ROW} AS _row, {', '.join(values)}"
@@ -427,12 +452,12 @@ class _Plan:
             )
         # Over Parquet the typed rows stay a view (DuckDB reads the file in parallel on each
         # pass); text sources are parsed once into a table, as timestamp parsing is costly.
-        self.typed_kind = (
-            "VIEW" if all(s.src.format == "parquet" for s in self.sources) else "TABLE"
-        )
+        self.typed_kind = "VIEW" if self._over_parquet() else "TABLE"
         self.con.execute(
             f"CREATE OR REPLACE TEMP {self.typed_kind} {TYPED} AS {' UNION ALL '.join(selects)}"
         )
+        if self.typed_kind == "TABLE":
+            self._check_typed()
         row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchall()[0]
         self.rows = int(row[0]) if row else 0
 
