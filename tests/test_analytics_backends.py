@@ -304,7 +304,7 @@ def test_saved_segments_give_the_same_answers_on_both_engines(
 
     metadata = f"sqlite:///{tmp_path / 'metadata.sqlite'}"
     with Workspace.open(demo_dir, metadata_url=metadata) as ws:
-        project = ws.projects()[0]
+        project = ws.ensure_project(ws.settings.default_project)
         chosen = sorted(rows.persons)[:400]
         static = create_static_segment(ws, project.id, "first 400", chosen, "test")
         rule = create_segment(

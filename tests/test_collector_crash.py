@@ -81,7 +81,7 @@ def acked(path: Path) -> list[dict[str, int]]:
 def test_kill_9_while_loading_loses_nothing_and_stores_nothing_twice(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Workspace.open(data) as ws:
-        key = ws.projects()[0].ingestion_key
+        key = ws.ensure_project(ws.settings.default_project).ingestion_key
     port, log, acks = free_port(), tmp_path / "server.log", tmp_path / "acks.jsonl"
     server = serve(data, port, log)
     sender = subprocess.Popen(

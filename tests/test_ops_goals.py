@@ -254,7 +254,7 @@ def test_concurrent_saves_of_one_goal_do_not_lose_an_update(
 ) -> None:
     with Workspace.open(tmp_path / "d", metadata_url=metadata_url) as ws:
         who, _ = add_user(ws, f"olga-{random.getrandbits(32):x}", "operator")
-        project = ws.projects()[0].id
+        project = ws.ensure_project(ws.settings.default_project).id
         values = {"name": "G", "period_kind": "month", "period_start": date(2026, 11, 1)}
         goal = goals.create_goal(ws, project, who, values)
         # Two editors hold the row at version 1; the first commit wins, the second is refused.

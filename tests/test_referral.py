@@ -194,7 +194,7 @@ def test_a_failing_reward_write_keeps_referral_and_reward_together(
 def test_the_demo_abuse_case_file(tmp_path: Path) -> None:
     """The planted cases (demo-source/events-referral-cases.jsonl) hit every rule."""
     with Workspace.open(tmp_path / "data") as ws:
-        project = ws.projects()[0]
+        project = ws.ensure_project(ws.settings.default_project)
         source = tmp_path / "src"
         source.mkdir()
         demo_referral.plant_referrals(ws, project.slug, date(2026, 11, 23), 0, source)

@@ -104,7 +104,7 @@ def brute_force(ws: Workspace) -> dict[str, Any]:
 
 @pytest.fixture
 def processed(demo_ws: Workspace) -> Workspace:
-    project = demo_ws.projects()[0]
+    project = demo_ws.ensure_project(demo_ws.settings.default_project)
     configure(demo_ws, project)
     referral.process(demo_ws, project)
     return demo_ws
@@ -113,7 +113,7 @@ def processed(demo_ws: Workspace) -> Workspace:
 def test_demo_referrals_match_a_brute_force_pass(processed: Workspace) -> None:
     ws = processed
     want = brute_force(ws)
-    s = referral_stats.stats(ws, ws.projects()[0], FIRST, LAST)
+    s = referral_stats.stats(ws, ws.ensure_project(ws.settings.default_project), FIRST, LAST)
     got = {
         "invites": s.invites,
         "users": s.users,
@@ -126,7 +126,7 @@ def test_demo_referrals_match_a_brute_force_pass(processed: Workspace) -> None:
     assert want["rejected"]["cap_reached"] > 0 and want["signups"] > 150
     assert s.k_factor == pytest.approx(want["signups"] / want["users"])
     # Running it again changes nothing.
-    again = referral.process(ws, ws.projects()[0])
+    again = referral.process(ws, ws.ensure_project(ws.settings.default_project))
     assert (again.signups, again.first_orders) == (0, 0)
 
 

@@ -75,7 +75,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 @pytest.fixture(scope="module")
 def project_id(ws: Workspace) -> int:
-    return ws.projects()[0].id
+    return ws.ensure_project(ws.settings.default_project).id
 
 
 # ---------------------------------------------------------------- brute force

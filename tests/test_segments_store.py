@@ -51,7 +51,7 @@ def _buyers(min_count: int) -> SegmentDefinition:
 
 def test_segment_metadata_round_trip(tmp_path: Path, metadata_url: str) -> None:
     with Workspace.open(tmp_path / "data", metadata_url=metadata_url) as ws:
-        project_id = ws.projects()[0].id
+        project_id = ws.ensure_project(ws.settings.default_project).id
         # p0 buys 3 times in the window, p1 twice (one of them 31 days ago), p2 once.
         events = [
             Ev("p0", "buy", NOW - timedelta(days=1)),

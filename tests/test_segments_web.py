@@ -118,7 +118,7 @@ def test_segments_api_on_the_demo(demo_ws: Workspace) -> None:
     assert made.status_code == 201, made.text
     leavers = made.json()
     assert leavers["kind"] == "rule" and leavers["size"] > 0
-    project_id = demo_ws.projects()[0].id
+    project_id = demo_ws.ensure_project(demo_ws.settings.default_project).id
     with query_context(demo_ws, project_id, datetime.fromisoformat(leavers["computed_at"])) as ctx:
         people = Funnel(FunnelSpec.model_validate(FUNNEL), ctx).people(2, dropped=True)
         expected = {r["person_id"] for r in ctx.execute(people)}

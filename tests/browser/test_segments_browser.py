@@ -55,7 +55,9 @@ def test_rule_builder_and_segment_page(site: Site, browser: Any, screenshot: Sho
     page.wait_for_selector("#segment-size")
 
     seg = next(
-        s for s in list_segments(ws, ws.projects()[0].id) if s.name == "Lapsing repeat buyers"
+        s
+        for s in list_segments(ws, ws.ensure_project(ws.settings.default_project).id)
+        if s.name == "Lapsing repeat buyers"
     )
     state = membership(ws, seg.id)
     assert state is not None and state.computed_at is not None
