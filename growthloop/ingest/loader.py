@@ -114,18 +114,17 @@ def _store_events(
     enrich.create_base_view(con, typed, "_ev", provided, uuids_given=uuids_given)
     total = _count(con, "SELECT count(*) FROM _ev")
     _find_duplicates(con, "_ev", "_skip", any_stored=store.count("events") > 0)
-    con.execute(
-        """CREATE OR REPLACE TEMP VIEW _new AS
-           SELECT e.* FROM _ev e ANTI JOIN _skip k ON k._file = e._file AND k._row = e._row"""
-    )
+    skipped = _count(con, "SELECT count(*) FROM _skip")
+    # Every pass below reads `_new`: without rows to skip it is `_ev` itself, no anti join.
+    skip = " ANTI JOIN _skip k ON k._file = e._file AND k._row = e._row" if skipped else ""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _new AS SELECT e.* FROM _ev e{skip}")
     enrich.create_attribution(con, "_new", "_attrib")
     details: dict[str, int] = {}
-    skipped = _count(con, "SELECT count(*) FROM _skip")
     try:
         with store.transaction():
             details.update(identity.resolve(con, "_new"))
             sessions.assign(con, "_new", "_sess", settings.session_timeout_minutes)
-            _insert_events(con)
+            _insert_events(con, sessions_made=_count(con, "SELECT count(*) FROM _sess") > 0)
             identity.apply_person_properties(con, "_new")
     finally:
         for name in ("_new", "_ev"):
@@ -157,10 +156,12 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection, base: str, out: str, any_st
         )
 
 
-def _insert_events(con: duckdb.DuckDBPyConnection) -> None:
+def _insert_events(con: duckdb.DuckDBPyConnection, *, sessions_made: bool) -> None:
+    """Insert `_new` with its person, attribution and (where `sessions_made`) the sessions
+    of `_sess` for rows that came without one."""
     values = {
         "person_id": "pi.person_id",
-        "session_id": "coalesce(e.session_id, s.session_id)",
+        "session_id": "coalesce(e.session_id, s.session_id)" if sessions_made else "e.session_id",
         "path": "a.path",
         "referrer_domain": "coalesce(a.ref_host, '$direct')",
         "channel": "coalesce(e.t_channel, a.channel)",
@@ -169,11 +170,15 @@ def _insert_events(con: duckdb.DuckDBPyConnection) -> None:
     }
     cols = [c.name for c in EVENTS.columns]
     select = ", ".join(values.get(c, f"e.{c}") for c in cols)
+    sessions_join = (
+        "\n        LEFT JOIN _sess s ON s._file = e._file AND s._row = e._row"
+        if sessions_made
+        else ""
+    )
     con.execute(
         f"""INSERT INTO events ({", ".join(cols)})
         SELECT {select}
         FROM _new e
         JOIN person_identities pi ON pi.distinct_id = e.distinct_id
-        LEFT JOIN _attrib a ON {enrich.attribution_join("e", "a")}
-        LEFT JOIN _sess s ON s._file = e._file AND s._row = e._row"""
+        LEFT JOIN _attrib a ON {enrich.attribution_join("e", "a")}{sessions_join}"""
     )
