@@ -458,6 +458,9 @@ class _Plan:
         )
         if self.typed_kind == "TABLE":
             self._check_typed()
+            # Every value is typed and checked (a deferred check fails while the table is
+            # built), so the staged text is no longer needed: free its memory for the loader.
+            self._drop_sources()
         row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchall()[0]
         self.rows = int(row[0]) if row else 0
 
@@ -472,6 +475,9 @@ class _Plan:
 
     def drop(self) -> None:
         self.con.execute(f"DROP {self.typed_kind} IF EXISTS {TYPED}")
+        self._drop_sources()
+
+    def _drop_sources(self) -> None:
         for source in self.sources:
             kind = "VIEW" if source.is_view else "TABLE"
             self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
