@@ -8,13 +8,9 @@ file). Storing then happens in one DuckDB transaction (loader.py) from the view 
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
@@ -23,22 +19,23 @@ import pyarrow as pa
 from growthloop.ingest import loader
 from growthloop.ingest.coerce import base_type, coercion, type_class
 from growthloop.ingest.readers import (
-    CSV_NULLS,
     JSON_COLUMN,
     ROW,
     FileFormatError,
     SourceFile,
     columns_of,
-    delimiter_of,
     detect,
     iter_batches,
+    raw_batch,
+    stage_csv,
 )
+from growthloop.ingest.rejects import Reject, clip, write_rejects
 from growthloop.ingest.sources import KINDS, ImportKind
 from growthloop.store.metadata import ImportRun, Project
 from growthloop.workspace import Workspace
 
 TYPED = "_typed"
-CSV_ROW = "_growthloop_record"
+CSV_ROW = "_growthloop_record"  # rowid + 1 of a staged CSV table: the record number
 DEFERRED_ERROR = "growthloop: a value failed a deferred check"
 ProgressFn = Callable[[str, int, int], None]
 """Called as progress(what, done, total): bytes of a file being read, or a step name with 0, 0."""
@@ -66,15 +63,6 @@ class ImportSummary:
     rows_skipped: int = 0
     rejects_path: Path | None = None
     details: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Reject:
-    place: str
-    column: str
-    value: object
-    reason: str
-    record: dict[str, Any]
 
 
 @dataclass
@@ -139,7 +127,7 @@ def import_files(
     summary.rows_stored, summary.rows_duplicate = counts.stored, counts.duplicate
     summary.details = counts.details
     if plan.rejects:
-        summary.rejects_path = _write_rejects(ws, kind, plan.rejects, rejects_path)
+        summary.rejects_path = write_rejects(ws.settings.data_dir, kind, plan.rejects, rejects_path)
     _record_run(ws, project, summary)
     return summary
 
@@ -167,7 +155,7 @@ class _Plan:
         self.con, self.spec, self.tz, self.skip_bad = con, spec, tz, skip_bad
         self.progress = progress
         self.sources: list[_Source] = []
-        self.rejects: list[_Reject] = []
+        self.rejects: list[Reject] = []
         self.rows = 0
         self.typed_kind = "VIEW"
         self.uuids_given = False
@@ -235,30 +223,13 @@ class _Plan:
         extras: list[str],
         header: list[str],
     ) -> bool:
-        """View `name` over the file read by DuckDB's own (parallel) CSV reader into a table,
-        when that reads the whole file cleanly with the header's columns; else False, and the
-        Arrow reader, which names the bad line, reads the file. Values are text as with the
-        Arrow reader: unquoted empty fields and its null markers are NULL, quoted ones are text.
-        Rows keep file order (insertion order is preserved), so rowid + 1 is the record."""
-        options = (
-            f"all_varchar = true, header = true, delim = '{delimiter_of(src)}', quote = '\"',"
-            " escape = '\"', strict_mode = true, allow_quoted_nulls = false, nullstr = $nulls,"
-            f" compression = '{'gzip' if src.gzipped else 'none'}'"
-        )
-        raw = f"{name}_csv"
-        try:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv($p, {options})",
-                {"p": str(src.path), "nulls": CSV_NULLS},
-            )
-            rel = self.con.sql(f"SELECT *, rowid + 1 AS {CSV_ROW} FROM {raw}")
-            if rel.columns[:-1] != header:
-                raise LookupError("DuckDB read other columns than the header's")
-            self._source_view(rel, name, targets, extras, duckdb.ColumnExpression(CSV_ROW))
-        except (duckdb.Error, LookupError):
-            self.con.execute(f"DROP VIEW IF EXISTS {name}")
-            self.con.execute(f"DROP TABLE IF EXISTS {raw}")
+        """View `name` over the file as DuckDB's own CSV reader stages it (`stage_csv`), or
+        False when that reader declines the file."""
+        raw = stage_csv(self.con, src, header, f"{name}_csv")
+        if raw is None:
             return False
+        rel = self.con.sql(f"SELECT *, rowid + 1 AS {CSV_ROW} FROM {raw}")
+        self._source_view(rel, name, targets, extras, duckdb.ColumnExpression(CSV_ROW))
         if self.progress:
             self.progress(src.path.name, src.size, src.size)
         return True
@@ -300,7 +271,7 @@ class _Plan:
         for batch in iter_batches(src, done):
             if is_json:
                 batch = self._drop_bad_json(src, batch)
-            raw = _raw_batch(self.con, batch, targets, extras, is_json)  # noqa: F841
+            raw = raw_batch(self.con, batch, targets, extras, is_json)  # noqa: F841
             params: dict[str, object] = {}
             extra_sql = ""
             if self.spec.keep_extra_as_properties:
@@ -340,8 +311,8 @@ class _Plan:
         for row, text in rows:
             place = src.place(int(row))
             if not self.skip_bad:
-                raise BadRowError(place, "(line)", _clip(text), "not a JSON object")
-            self.rejects.append(_Reject(place, "(line)", _clip(text), "not a JSON object", {}))
+                raise BadRowError(place, "(line)", clip(text), "not a JSON object")
+            self.rejects.append(Reject(place, "(line)", clip(text), "not a JSON object", {}))
         bad = {int(r) for r, _ in rows}
         return batch.filter(pa.array([r not in bad for r in batch.column(ROW).to_pylist()]))
 
@@ -421,7 +392,7 @@ class _Plan:
         if not self.skip_bad:
             raise BadRowError(place, column, value, reason)
         shown = {k.removeprefix("s_"): v for k, v in values.items()}
-        self.rejects.append(_Reject(place, column, value, reason, shown))
+        self.rejects.append(Reject(place, column, value, reason, shown))
 
     def create_typed_view(self) -> None:
         selects = []
@@ -490,48 +461,6 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _raw_batch(
-    con: duckdb.DuckDBPyConnection,
-    batch: pa.RecordBatch,
-    targets: dict[str, str],
-    extras: list[str],
-    is_json: bool,
-) -> pa.Table:
-    """Rename source columns to s_<target> / x_<n> so no file-given name reaches SQL text."""
-    if not is_json:
-        arrays = [batch.column(src) for src in targets.values()]
-        arrays += [batch.column(name) for name in extras]
-        names = [f"s_{t}" for t in targets] + [f"x_{n}" for n in range(len(extras))]
-        return pa.Table.from_arrays([*arrays, batch.column(ROW)], names=[*names, ROW])
-    bad = [s for s in targets.values() if '"' in s]
-    if bad:
-        raise ValueError(f"--map source {bad[0]!r}: JSON field names may not contain '\"'")
-    params = {f"p{n}": f'$."{s}"' for n, s in enumerate(targets.values())}
-    selects = [f"json_extract_string({JSON_COLUMN}, $p{n}) AS s_{t}" for n, t in enumerate(targets)]
-    json_batch = pa.Table.from_batches([batch])  # noqa: F841 - read by DuckDB below
-    sql = f"SELECT {', '.join([*selects, ROW])} FROM json_batch"
-    return con.sql(sql, params=params).to_arrow_table()
-
-
-def _clip(text: object, limit: int = 200) -> str:
-    s = str(text)
-    return s if len(s) <= limit else s[:limit] + "..."
-
-
-def _write_rejects(ws: Workspace, kind: str, rejects: list[_Reject], path: Path | None) -> Path:
-    if path is None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = ws.settings.data_dir / "rejects" / f"{kind}-{stamp}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["place", "column", "value", "reason", "record"])
-        for r in rejects:
-            record = json.dumps(r.record, default=str, ensure_ascii=False)
-            writer.writerow([r.place, r.column, r.value, r.reason, record])
-    return path
-
-
 def _record_run(ws: Workspace, project: str | None, summary: ImportSummary) -> None:
     project_row: Project = ws.ensure_project(project or ws.settings.default_project)
     with ws.sessions.begin() as session:
@@ -548,11 +477,10 @@ def _record_run(ws: Workspace, project: str | None, summary: ImportSummary) -> N
         )
 
 
-__all__ = ["BadRowError", "FileFormatError", "ImportSummary", "import_files"]
+__all__ = ["BadRowError", "FileFormatError", "ImportSummary", "Reject", "import_files"]
 
 
 Plan = _Plan
 """The importer's plan (add sources, check, create the typed view, drop), for other loaders of
 JSON Lines such as the collector's; `Plan.json_reader` is their seam. `Reject` is a rejected
 row of `Plan.rejects`."""
-Reject = _Reject

@@ -1,4 +1,6 @@
-"""Read CSV, JSON Lines and Parquet files (optionally gzip'd) as ordered Arrow batches.
+"""Read CSV, JSON Lines and Parquet files (optionally gzip'd) as ordered Arrow batches, and
+stage them in DuckDB: a clean CSV through DuckDB's own reader (`stage_csv`), Arrow batches
+under `s_<target>` names (`raw_batch`).
 
 Every batch carries `_row`, the 1-based record number in its file, so an error can name the
 place: the line for JSON Lines (exact) and CSV (exact, computed on the error path), the row for
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
+import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -244,3 +247,52 @@ def _json_batch(lines: list[str], numbers: list[int]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [pa.array(lines, pa.string()), pa.array(numbers, pa.int64())], names=[JSON_COLUMN, ROW]
     )
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str], table: str
+) -> str | None:
+    """Read a CSV file with DuckDB's own (parallel) reader into temporary table `table`, every
+    column as text with the Arrow reader's null rules (unquoted empty fields and `CSV_NULLS`
+    are NULL, quoted ones are text); returns its name, or None (and no table) when the strict
+    reader declines the file or sees other columns than `header`. Insertion order is kept,
+    so a row's rowid + 1 is its record number."""
+    options = (
+        f"all_varchar = true, header = true, delim = '{delimiter_of(src)}', quote = '\"',"
+        " escape = '\"', strict_mode = true, allow_quoted_nulls = false, nullstr = $nulls,"
+        f" compression = '{'gzip' if src.gzipped else 'none'}'"
+    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv($p, {options})",
+            {"p": str(src.path), "nulls": CSV_NULLS},
+        )
+        if con.table(table).columns == header:
+            return table
+    except duckdb.Error:
+        pass
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    return None
+
+
+def raw_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: pa.RecordBatch,
+    targets: dict[str, str],
+    extras: list[str],
+    is_json: bool,
+) -> pa.Table:
+    """Rename source columns to s_<target> / x_<n> so no file-given name reaches SQL text."""
+    if not is_json:
+        arrays = [batch.column(src) for src in targets.values()]
+        arrays += [batch.column(name) for name in extras]
+        names = [f"s_{t}" for t in targets] + [f"x_{n}" for n in range(len(extras))]
+        return pa.Table.from_arrays([*arrays, batch.column(ROW)], names=[*names, ROW])
+    bad = [s for s in targets.values() if '"' in s]
+    if bad:
+        raise ValueError(f"--map source {bad[0]!r}: JSON field names may not contain '\"'")
+    params = {f"p{n}": f'$."{s}"' for n, s in enumerate(targets.values())}
+    selects = [f"json_extract_string({JSON_COLUMN}, $p{n}) AS s_{t}" for n, t in enumerate(targets)]
+    json_batch = pa.Table.from_batches([batch])  # noqa: F841 - read by DuckDB below
+    sql = f"SELECT {', '.join([*selects, ROW])} FROM json_batch"
+    return con.sql(sql, params=params).to_arrow_table()
