@@ -395,6 +395,9 @@ class _Plan:
         self.rejects.append(Reject(place, column, value, reason, shown))
 
     def create_typed_view(self) -> None:
+        # Over Parquet the typed rows stay a view (DuckDB reads the file in parallel on each
+        # pass); text sources are parsed once into a table, as timestamp parsing is costly.
+        self.typed_kind = "VIEW" if self._over_parquet() else "TABLE"
         selects = []
         for index, source in enumerate(self.sources):
             values = []
@@ -413,17 +416,13 @@ class _Plan:
                     values.append(f"{value} AS t_{col.name}")
             if self.spec.keep_extra_as_properties:
                 values.append("_extra")
-            over_parquet = self._over_parquet()
-            if not over_parquet:
+            if self.typed_kind == "TABLE":  # the checks' codes, read by _check_typed
                 values.append(f"CAST({source.bad_expr} AS INTEGER) AS _bad")
             where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
             selects.append(
                 f"SELECT CAST({index} AS INTEGER) AS _file, {ROW} AS _row, {', '.join(values)}"
                 f" FROM {source.relation}{where}"
             )
-        # Over Parquet the typed rows stay a view (DuckDB reads the file in parallel on each
-        # pass); text sources are parsed once into a table, as timestamp parsing is costly.
-        self.typed_kind = "VIEW" if self._over_parquet() else "TABLE"
         self.con.execute(
             f"CREATE OR REPLACE TEMP {self.typed_kind} {TYPED} AS {' UNION ALL '.join(selects)}"
         )
