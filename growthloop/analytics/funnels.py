@@ -27,6 +27,7 @@ from growthloop.analytics.funnel_query import (
     strict_paths,
     unordered_paths,
 )
+from growthloop.analytics.funnel_walk import Walked, walk_people
 from growthloop.analytics.results import ResultTable, as_float, plain
 from growthloop.analytics.spec import (
     NONE,
@@ -43,9 +44,11 @@ from growthloop.analytics.spec import (
 from growthloop.analytics.validation import Problem, Rule, SpecError, validate
 
 FunnelMode = Literal["ordered", "strict", "unordered"]
-OrderedMethod = Literal["asof", "windows"]
-ORDERED_METHOD: dict[str, OrderedMethod] = {"duckdb": "asof"}
-"""Backends whose ordered funnels use ASOF joins; the others use window functions."""
+OrderedMethod = Literal["walk", "asof", "windows"]
+ORDERED_METHOD: dict[str, OrderedMethod] = {"duckdb": "walk"}
+"""How each backend runs ordered funnels without exclusions: DuckDB lists each person's step
+events and a compiled walk follows them (`funnel_walk`); the others use window functions.
+ASOF joins (DuckDB) give the same rows too."""
 Attribution = Literal["first_touch", "last_touch", "step"]
 MIN_STEPS, MAX_STEPS = 2, 20
 
@@ -232,8 +235,9 @@ class Funnel:
     def paths(self, ordered_method: OrderedMethod | None = None) -> ir.Table:
         """One row per person who did step 1: level reached, times (µs), breakdown value `bd`.
 
-        Ordered funnels run as ASOF joins where the engine has them (DuckDB) and as window
-        functions elsewhere; `ordered_method` picks one explicitly (both give the same rows).
+        Ordered funnels run as a compiled walk over each person's step events on DuckDB and as
+        window functions elsewhere; `ordered_method` picks one explicitly (`asof`: ASOF joins,
+        DuckDB only); all give the same rows.
         """
         spec, n = self.spec, len(self.spec.steps)
         events = self._events()
@@ -254,7 +258,9 @@ class Funnel:
             )
         elif spec.mode == "ordered":
             method = ordered_method or ORDERED_METHOD.get(self.ctx.backend.name, "windows")
-            if method == "asof":
+            if method == "walk":
+                paths = self._walk().table()
+            elif method == "asof":
                 paths = ordered_paths(events, matches, spec.window.seconds)
             else:
                 paths = ordered_paths_windowed(elements, n, spec.window.seconds)
@@ -267,6 +273,21 @@ class Funnel:
         values = attribution(elements, spec.attribution, spec.attribution_step)
         joined = paths.left_join(values, paths.person_id == values.person_id)
         return joined.mutate(bd=joined.bd.fill_null(NONE)).drop("person_id_right")
+
+    def _walks(self) -> bool:
+        """Whether `paths` runs as the compiled walk (ordered, no exclusions, on DuckDB)."""
+        spec = self.spec
+        default = ORDERED_METHOD.get(self.ctx.backend.name, "windows")
+        return spec.mode == "ordered" and not spec.exclusions and default == "walk"
+
+    def _walk(self) -> Walked:
+        events = self._events()
+        matches = step_conditions(events, [(s.event, s.filters) for s in self.spec.steps])
+        names = [s.event for s in self.spec.steps]
+        disjoint = len(set(names)) == len(names)
+        return walk_people(
+            self.ctx.backend, events, matches, self.spec.window.seconds, disjoint=disjoint
+        )
 
     def people(self, step: int, *, dropped: bool = False) -> ir.Table:
         """person_id of everyone who reached `step` (1-based), or with `dropped` of those who
@@ -315,7 +336,10 @@ class Funnel:
 
     def calculate(self) -> FunnelResult:
         spec = self.spec
-        rows = self.ctx.execute(self.to_query())
+        if spec.breakdown is None and self._walks():
+            rows = [self._walk().summary()]  # the walk's arrays hold the answer already
+        else:
+            rows = self.ctx.execute(self.to_query())
         everyone = next(r for r in rows if r["bd"] is None)
         others = [r for r in rows if r["bd"] is not None]
         others.sort(key=lambda r: (r["bd"] == OTHER, -(r["count_1"] or 0), r["bd"]))
