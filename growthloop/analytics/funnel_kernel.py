@@ -102,3 +102,10 @@ def walk_all(
         np.concatenate([p[1] for p in parts], axis=1),
         np.concatenate([p[2] for p in parts], axis=1),
     )
+
+
+def warm() -> None:
+    """Load the compiled walk (compiling it on the first run after an install), so that the
+    first funnel a user asks for does not wait for it: `growthloop serve` calls this in the
+    background at start."""
+    walk(np.zeros(1, np.int64), np.array([0, 1], np.int64), 2, 0)

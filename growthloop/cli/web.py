@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
@@ -29,6 +30,12 @@ app.add_typer(projects_app, name="projects")
 
 
 @app.command()
+def _warm_funnels() -> None:
+    from growthloop.analytics.funnel_kernel import warm
+
+    warm()
+
+
 def serve(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -65,6 +72,7 @@ def serve(
         console.print(
             f"growthloop on http://{host}:{port}/ (data: {ws.settings.data_dir.resolve()})"
         )
+        threading.Thread(target=_warm_funnels, name="warm-funnels", daemon=True).start()
         runner = JobRunner(ws, jobs_interval) if jobs else None
         if runner:
             log_to_console()
