@@ -29,13 +29,13 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(projects_app, name="projects")
 
 
-@app.command()
 def _warm_funnels() -> None:
     from growthloop.analytics.funnel_kernel import warm
 
     warm()
 
 
+@app.command()
 def serve(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
