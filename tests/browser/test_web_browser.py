@@ -37,6 +37,19 @@ def expected_cards(site: Site, locale: str) -> dict[str, str]:
     return out
 
 
+NAV_PROBLEMS = """() => {
+  const width = document.documentElement.clientWidth, out = [];
+  for (const a of document.querySelectorAll('header nav a')) {
+    const box = a.getBoundingClientRect();
+    const size = parseFloat(getComputedStyle(a).fontSize);
+    if (box.left < 0 || box.right > width) out.push(`${a.textContent.trim()}: outside the window`);
+    if (box.height > 1.6 * size) out.push(`${a.textContent.trim()}: broken over lines`);
+  }
+  return out;
+}"""
+"""Menu links that stick out of the window or break over two lines."""
+
+
 def test_login_overview_language_logout(site: Site, browser: Any, screenshot: Shot) -> None:
     context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
     page = context.new_page()
@@ -71,7 +84,11 @@ def test_login_overview_language_logout(site: Site, browser: Any, screenshot: Sh
     assert int(expected["visitors"].replace(",", "")) > 0
     assert page.locator("#trend-chart svg.main-svg").count() > 0
     assert page.locator("h1").inner_text() == "Overview"
+    assert page.evaluate(NAV_PROBLEMS) == []
     screenshot(page, "2-overview-en")
+    page.set_viewport_size({"width": 900, "height": 900})
+    assert page.evaluate(NAV_PROBLEMS) == []
+    page.set_viewport_size({"width": 1360, "height": 900})
 
     page.click("#language-switch a[data-lang=zh-CN]")
     page.wait_for_selector("#trend-chart[data-rendered=true]")
@@ -80,6 +97,7 @@ def test_login_overview_language_logout(site: Site, browser: Any, screenshot: Sh
     assert page.locator("[data-kpi=visitors] .kpi-label").inner_text() == "访客数"
     assert page.locator("[data-kpi=gmv] .kpi-value").inner_text() == zh["gmv"]
     assert "年" in page.locator("#period-text").inner_text()
+    assert page.evaluate(NAV_PROBLEMS) == []
     screenshot(page, "3-overview-zh")
     # The choice sticks across pages although the browser still asks for English.
     page.click("nav a[href^='/dashboards']")
