@@ -62,6 +62,7 @@ HANDWRITTEN = [
     ("https://x.cn/#/p?utm_source=z", "/", "x.cn", None, None, None, None),
     ("https://x.cn/a?b?utm_source=q&xutm_source=r", "/a", "x.cn", None, None, None, None),
     ("https://www.", "/", None, None, None, None, None),
+    ("https://WWW.Shop%A.cn/x", "/x", "shop%a.cn", None, None, None, None),
     ("", "/", None, None, None, None, None),
     (None, None, None, None, None, None, None),
 ]  # fmt: skip

@@ -105,7 +105,8 @@ def url_host(url: str | None) -> str | None:
         return None
     if host is None:
         return None
-    return host.removeprefix("www.") or None
+    # urllib keeps the case after a '%' (an IPv6 zone id); a host is compared without case.
+    return host.lower().removeprefix("www.") or None
 
 
 def _decode(raw: str) -> str:
