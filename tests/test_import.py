@@ -407,3 +407,48 @@ def test_repeated_uuid_within_one_import_keeps_the_first(
     assert (summary.rows_stored, summary.rows_duplicate) == (1, 1)
     got = workspace.events().con.execute("SELECT properties->>'plan' FROM events").fetchall()
     assert got == [("first",)]
+
+
+def test_one_import_of_mixed_formats_with_skip_bad(workspace: Workspace, tmp_path: Path) -> None:
+    """Each text file is typed into a table of its own and its text dropped; Parquet stays a
+    view. Together they are one import: the same rows, extras and rejects as file by file."""
+    text_rows = [dict(r) for r in EVENT_ROWS]
+    text_rows[1]["timestamp"] = "not-a-time"
+    csv_path = write_csv(tmp_path / "a.csv", text_rows)
+    jsonl_path = write_jsonl(
+        tmp_path / "b.jsonl",
+        [{"event": "signup", "distinct_id": "anon_3", "timestamp": "2026-03-02T00:00:00Z"}],
+    )
+    parquet_path = tmp_path / "c.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "event": ["$pageview", "$pageview"],
+                "distinct_id": ["anon_4", None],
+                "timestamp": ["2026-03-03 08:00:00", "2026-03-03 09:00:00"],
+            }
+        ),
+        parquet_path,
+    )
+    files = [csv_path, jsonl_path, parquet_path]
+    with pytest.raises(BadRowError, match=r"a.csv:3: column 'timestamp'"):
+        import_files(workspace, "events", files)
+    con = workspace.events().con
+    assert workspace.events().count("events") == 0
+    summary = import_files(workspace, "events", files, skip_bad=True)
+    assert (summary.rows_read, summary.rows_stored, summary.rows_skipped) == (6, 4, 2)
+    got = con.execute(
+        "SELECT distinct_id, event, timestamp, properties->>'plan', path FROM events"
+        " ORDER BY timestamp"
+    ).fetchall()
+    assert got == [
+        ("anon_1", "$pageview", datetime(2026, 3, 1, 1, 0), "free", "/p/42"),
+        ("anon_2", "$pageview", datetime(2026, 3, 1, 2, 0), None, "/"),
+        ("anon_3", "signup", datetime(2026, 3, 2, 0, 0), None, None),
+        ("anon_4", "$pageview", datetime(2026, 3, 3, 0, 0), None, None),
+    ]
+    left = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary"
+        " UNION ALL SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall()
+    assert left == []

@@ -1,9 +1,11 @@
 """`growthloop import`: read files, check every value, then store all of them or none.
 
 Each file becomes a source relation with columns `s_<target>` (a view straight over Parquet; a
-temporary table of the raw text for CSV and JSON Lines). Every value is checked before anything
-is stored: the first bad value stops the import (or, with skip_bad, bad rows go to a rejects
-file). Storing then happens in one DuckDB transaction (loader.py) from the view `_typed`.
+temporary table of the raw text for CSV and JSON Lines). A text source is typed and checked into
+a table of its own as soon as it is read, and its text dropped, so only one file's text is held
+at a time. Every value is checked before anything is stored: the first bad value stops the
+import (or, with skip_bad, bad rows go to a rejects file). Storing then happens in one DuckDB
+transaction (loader.py) from the view `_typed` over all sources.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class _Source:
     bad_expr: str = "NULL"
     has_rejects: bool = False
     is_view: bool = False  # a view over the file (Parquet, clean CSV), else a temporary table
+    typed: str | None = None  # a text source's typed table, once built (its text is dropped)
+    has_extra: bool = False  # columns beyond the targets, kept as properties (`_extra`)
 
 
 def import_files(
@@ -157,7 +161,6 @@ class _Plan:
         self.sources: list[_Source] = []
         self.rejects: list[Reject] = []
         self.rows = 0
-        self.typed_kind = "VIEW"
         self.uuids_given = False
         self.json_reader: JsonReader | None = None
 
@@ -202,7 +205,9 @@ class _Plan:
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [name]
         ).fetchall()
         columns = {c: type_class(t) for c, t in types if c.startswith("s_")}
-        self.sources.append(_Source(src, name, columns, is_view=is_view))
+        self.sources.append(_Source(src, name, columns, is_view=is_view, has_extra=bool(extras)))
+        if src.format != "parquet":
+            self._type_text(self.sources[-1], index)
 
     def _parquet_view(
         self, src: SourceFile, name: str, targets: dict[str, str], extras: list[str]
@@ -319,60 +324,81 @@ class _Plan:
     def check(self, deferred_too: bool = False) -> None:
         """Find every value that cannot be stored: raise at the first, or record them all.
 
-        Checking a JSON value means parsing it, which costs as much as storing it; so in an
-        all-or-nothing import those checks are deferred into the storing pass (a bad value
-        aborts that transaction, and `locate_deferred` then names it). Text sources are
-        checked while their typed table is built (`create_typed_view`): one parse, not two."""
-        in_typed = not deferred_too and not self._over_parquet()
+        Text sources were checked while their typed table was built (`_type_text`: one parse,
+        not two), so this scans the views over Parquet files. Checking a JSON value means
+        parsing it, which costs as much as storing it; so in an all-or-nothing import those
+        checks are deferred into the storing pass (a bad value aborts that transaction, and
+        `locate_deferred` then names it)."""
         for source in self.sources:
+            if source.typed is not None:
+                continue
             if self.progress:
                 self.progress(f"checking {source.src.path.name}", 0, 0)
-            problems = [(c, f"s_{c} IS NULL", "missing value") for c in self.spec.required]
-            deferred: list[tuple[str, str, str]] = []
-            for col in self.spec.accepts:
-                if f"s_{col.name}" in source.columns:
-                    co = coercion(col, source.columns[f"s_{col.name}"], self.tz)
-                    if co.invalid == "false":
-                        continue
-                    costly = base_type(col) == "JSON" and not (self.skip_bad or deferred_too)
-                    (deferred if costly else problems).append((col.name, co.invalid, co.reason))
-            checks = " ".join(f"WHEN {cond} THEN {n}" for n, (_, cond, _) in enumerate(problems))
-            source.problems, source.deferred = problems, deferred
-            source.bad_expr = f"CASE {checks} END" if checks else "NULL"
-            if in_typed:
-                continue
-            limit = "" if self.skip_bad else " LIMIT 1"
-            bad = self.con.execute(
-                f"SELECT {ROW}, bad FROM (SELECT {ROW}, {source.bad_expr} AS bad"
-                f" FROM {source.relation}) WHERE bad IS NOT NULL ORDER BY {ROW}{limit}"
-            ).fetchall()
-            for row, code in bad:
-                self._reject(source, int(row), int(code))
-            source.has_rejects = bool(bad)
-        if not in_typed:
-            self.uuids_given = all(
-                "s_uuid" in s.columns
-                and not _count(self.con, f"SELECT count(*) FROM {s.relation} WHERE s_uuid IS NULL")
-                for s in self.sources
-            )
+            self._set_checks(source, deferred_too)
+            self._scan_checks(source)
+        self.uuids_given = all(self._all_uuids(s) for s in self.sources)
 
-    def _over_parquet(self) -> bool:
-        return all(s.src.format == "parquet" for s in self.sources)
-
-    def _check_typed(self) -> None:
-        """The checks of text sources, from the `_bad` codes of the typed table."""
+    def _scan_checks(self, source: _Source) -> None:
         limit = "" if self.skip_bad else " LIMIT 1"
         bad = self.con.execute(
-            f"SELECT _file, _row, _bad FROM {TYPED} WHERE _bad IS NOT NULL"
-            f" ORDER BY _file, _row{limit}"
+            f"SELECT {ROW}, bad FROM (SELECT {ROW}, {source.bad_expr} AS bad"
+            f" FROM {source.relation}) WHERE bad IS NOT NULL ORDER BY {ROW}{limit}"
         ).fetchall()
-        for index, row, code in bad:
-            self._reject(self.sources[int(index)], int(row), int(code))
+        for row, code in bad:
+            self._reject(source, int(row), int(code))
+        source.has_rejects = bool(bad)
+
+    def _all_uuids(self, source: _Source) -> bool:
+        if "s_uuid" not in source.columns:
+            return False
+        if source.typed is not None:
+            return not _count(self.con, f"SELECT count(*) FROM {source.typed} WHERE t_uuid IS NULL")
+        return not _count(self.con, f"SELECT count(*) FROM {source.relation} WHERE s_uuid IS NULL")
+
+    def _set_checks(self, source: _Source, deferred_too: bool) -> None:
+        """The source's checks: `problems` as one CASE (`bad_expr`, the index of the first
+        failing check), and the JSON checks `deferred` into building its typed rows."""
+        problems = [(c, f"s_{c} IS NULL", "missing value") for c in self.spec.required]
+        deferred: list[tuple[str, str, str]] = []
+        for col in self.spec.accepts:
+            if f"s_{col.name}" in source.columns:
+                co = coercion(col, source.columns[f"s_{col.name}"], self.tz)
+                if co.invalid == "false":
+                    continue
+                costly = base_type(col) == "JSON" and not (self.skip_bad or deferred_too)
+                (deferred if costly else problems).append((col.name, co.invalid, co.reason))
+        checks = " ".join(f"WHEN {cond} THEN {n}" for n, (_, cond, _) in enumerate(problems))
+        source.problems, source.deferred = problems, deferred
+        source.bad_expr = f"CASE {checks} END" if checks else "NULL"
+
+    def _type_text(self, source: _Source, index: int) -> None:
+        """Parse and check a text source into its typed table, then drop the text: one parse,
+        and only one file's text in memory at a time."""
+        if self.progress:
+            self.progress(f"checking {source.src.path.name}", 0, 0)
+        self._set_checks(source, deferred_too=False)
+        table = f"{TYPED}_{index}"
+        # A deferred check fails while the table is built, so every value in it is checked.
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS {self._typed_select(source, index, for_table=True)}"
+            )
+        except duckdb.Error as exc:
+            if DEFERRED_ERROR not in str(exc):
+                raise
+            self._set_checks(source, deferred_too=True)
+            self._scan_checks(source)  # raises BadRowError, naming the value
+            raise
+        source.typed = table
+        limit = "" if self.skip_bad else " LIMIT 1"
+        bad = self.con.execute(
+            f"SELECT _row, _bad FROM {table} WHERE _bad IS NOT NULL ORDER BY _row{limit}"
+        ).fetchall()
+        for row, code in bad:
+            self._reject(source, int(row), int(code))
         if bad:
-            self.con.execute(f"DELETE FROM {TYPED} WHERE _bad IS NOT NULL")
-        self.uuids_given = all("s_uuid" in s.columns for s in self.sources) and not _count(
-            self.con, f"SELECT count(*) FROM {TYPED} WHERE t_uuid IS NULL"
-        )
+            self.con.execute(f"DELETE FROM {table} WHERE _bad IS NOT NULL")
+        self._drop_source(source)
 
     def locate_deferred(self) -> None:
         """After the storing pass met a bad JSON value: find it and raise BadRowError."""
@@ -395,44 +421,59 @@ class _Plan:
         self.rejects.append(Reject(place, column, value, reason, shown))
 
     def create_typed_view(self) -> None:
-        # Over Parquet the typed rows stay a view (DuckDB reads the file in parallel on each
-        # pass); text sources are parsed once into a table, as timestamp parsing is costly.
-        self.typed_kind = "VIEW" if self._over_parquet() else "TABLE"
-        selects = []
-        for index, source in enumerate(self.sources):
-            values = []
-            for col in self.spec.accepts:
-                cls = source.columns.get(f"s_{col.name}")
-                if cls is None:
-                    values.append(f"CAST(NULL AS {base_type(col)}) AS t_{col.name}")
-                else:
-                    value = coercion(col, cls, self.tz).value
-                    for name, invalid, _ in source.deferred:
-                        if name == col.name:
-                            value = (
-                                f"CASE WHEN {invalid} THEN CAST(error('{DEFERRED_ERROR}') AS"
-                                f" {base_type(col)}) ELSE {value} END"
-                            )
-                    values.append(f"{value} AS t_{col.name}")
-            if self.spec.keep_extra_as_properties:
-                values.append("_extra")
-            if self.typed_kind == "TABLE":  # the checks' codes, read by _check_typed
-                values.append(f"CAST({source.bad_expr} AS INTEGER) AS _bad")
-            where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
-            selects.append(
-                f"SELECT CAST({index} AS INTEGER) AS _file, {ROW} AS _row, {', '.join(values)}"
-                f" FROM {source.relation}{where}"
-            )
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP {self.typed_kind} {TYPED} AS {' UNION ALL '.join(selects)}"
-        )
-        if self.typed_kind == "TABLE":
-            self._check_typed()
-            # Every value is typed and checked (a deferred check fails while the table is
-            # built), so the staged text is no longer needed: free its memory for the loader.
-            self._drop_sources()
+        """View `_typed` over every source: text sources' typed tables, and the typing
+        expressions over Parquet views (DuckDB reads those files in parallel on each pass)."""
+        selects = [
+            self._typed_select(source, index, for_table=False)
+            if source.typed is None
+            else self._from_typed_table(source, source.typed)
+            for index, source in enumerate(self.sources)
+        ]
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {TYPED} AS {' UNION ALL '.join(selects)}")
         row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchall()[0]
         self.rows = int(row[0]) if row else 0
+
+    def _typed_select(self, source: _Source, index: int, for_table: bool) -> str:
+        """SELECT of a source's typed rows: `_file`, `_row`, `t_<target>` and `_extra`.
+
+        `for_table` leaves out the columns the source lacks (all NULL: 16 bytes a row each in
+        memory) and adds `_bad`, the code of the row's first failing check."""
+        values = []
+        for col in self.spec.accepts:
+            cls = source.columns.get(f"s_{col.name}")
+            if cls is None:
+                if not for_table:
+                    values.append(f"CAST(NULL AS {base_type(col)}) AS t_{col.name}")
+            else:
+                value = coercion(col, cls, self.tz).value
+                for name, invalid, _ in source.deferred:
+                    if name == col.name:
+                        value = (
+                            f"CASE WHEN {invalid} THEN CAST(error('{DEFERRED_ERROR}') AS"
+                            f" {base_type(col)}) ELSE {value} END"
+                        )
+                values.append(f"{value} AS t_{col.name}")
+        if self.spec.keep_extra_as_properties and not (for_table and not source.has_extra):
+            values.append("_extra")
+        if for_table:
+            values.append(f"CAST({source.bad_expr} AS INTEGER) AS _bad")
+        where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
+        return (
+            f"SELECT CAST({index} AS INTEGER) AS _file, {ROW} AS _row, {', '.join(values)}"
+            f" FROM {source.relation}{where}"
+        )
+
+    def _from_typed_table(self, source: _Source, table: str) -> str:
+        """SELECT of a typed table's rows in the columns of `_typed_select`."""
+        values = [
+            f"t_{col.name}"
+            if f"s_{col.name}" in source.columns
+            else f"CAST(NULL AS {base_type(col)}) AS t_{col.name}"
+            for col in self.spec.accepts
+        ]
+        if self.spec.keep_extra_as_properties:
+            values.append("_extra" if source.has_extra else "CAST(NULL AS JSON) AS _extra")
+        return f"SELECT _file, _row, {', '.join(values)} FROM {table}"
 
     def provided(self) -> frozenset[str]:
         """Targets that every source file gives a column for."""
@@ -444,14 +485,16 @@ class _Plan:
         return frozenset(set.intersection(*sets)) if sets else frozenset()
 
     def drop(self) -> None:
-        self.con.execute(f"DROP {self.typed_kind} IF EXISTS {TYPED}")
-        self._drop_sources()
-
-    def _drop_sources(self) -> None:
+        self.con.execute(f"DROP VIEW IF EXISTS {TYPED}")
         for source in self.sources:
-            kind = "VIEW" if source.is_view else "TABLE"
-            self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
-            self.con.execute(f"DROP TABLE IF EXISTS {source.relation}_csv")  # under a CSV view
+            if source.typed is not None:
+                self.con.execute(f"DROP TABLE IF EXISTS {source.typed}")
+            self._drop_source(source)
+
+    def _drop_source(self, source: _Source) -> None:
+        kind = "VIEW" if source.is_view else "TABLE"
+        self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
+        self.con.execute(f"DROP TABLE IF EXISTS {source.relation}_csv")  # under a CSV view
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
