@@ -35,18 +35,31 @@ class _Graph:
         return root
 
 
-def resolve(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
-    """Update identities and persons for the events in `table`, then stamp its person_id."""
+def special_rows(con: duckdb.DuckDBPyConnection, table: str, out: str) -> None:
+    """Table `out`: the few rows of `table` that `resolve` and `apply_person_properties` read
+    (identify and alias events, rows with a user_id, properties that mention `$set`), found in
+    one scan of the batch instead of one per use."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out} AS
+            SELECT event, distinct_id, user_id, timestamp, properties, _file, _row FROM {table}
+            WHERE event IN ('$identify', '$create_alias') OR user_id IS NOT NULL
+               OR CAST(properties AS VARCHAR) LIKE '%"$set%'"""
+    )
+
+
+def resolve(con: duckdb.DuckDBPyConnection, table: str, special: str) -> dict[str, int]:
+    """Update identities and persons for the events in `table`, whose identify and alias
+    events and user_id rows are also in `special` (`special_rows`)."""
     edges = con.execute(
         f"""SELECT anon, uid, kind FROM (
               SELECT {_ANON} AS anon, distinct_id AS uid, 'identify' AS kind, timestamp, _file, _row
-                FROM {table} WHERE event = '$identify'
+                FROM {special} WHERE event = '$identify'
               UNION ALL
               SELECT {_ALIAS}, distinct_id, 'alias', timestamp, _file, _row
-                FROM {table} WHERE event = '$create_alias'
+                FROM {special} WHERE event = '$create_alias'
               UNION ALL
               SELECT distinct_id, user_id, 'import', timestamp, _file, _row
-                FROM {table} WHERE user_id IS NOT NULL
+                FROM {special} WHERE user_id IS NOT NULL
             ) WHERE uid IS NOT NULL
             ORDER BY timestamp, _file, _row"""
     ).fetchall()

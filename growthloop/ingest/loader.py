@@ -122,14 +122,15 @@ def _store_events(
     details: dict[str, int] = {}
     try:
         with store.transaction():
-            details.update(identity.resolve(con, "_new"))
+            identity.special_rows(con, "_new", "_special")
+            details.update(identity.resolve(con, "_new", "_special"))
             sessions.assign(con, "_new", "_sess", settings.session_timeout_minutes)
             _insert_events(con, sessions_made=_count(con, "SELECT count(*) FROM _sess") > 0)
-            identity.apply_person_properties(con, "_new")
+            identity.apply_person_properties(con, "_special")
     finally:
         for name in ("_new", "_ev"):
             con.execute(f"DROP VIEW IF EXISTS {name}")
-        for name in ("_skip", "_attrib", "_sess"):
+        for name in ("_skip", "_attrib", "_sess", "_special"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
     return StoreCounts(total - skipped, skipped, details)
 
