@@ -12,12 +12,6 @@ import duckdb
 
 def assign(con: duckdb.DuckDBPyConnection, base: str, out: str, timeout_minutes: int) -> None:
     """Table `out` (_file, _row, session_id) for the rows of `base` that came without one."""
-    # Most imports bring a session id on every row: a scan of that column alone says so.
-    if not con.execute(f"SELECT 1 FROM {base} WHERE session_id IS NULL LIMIT 1").fetchall():
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {out} (_file INTEGER, _row BIGINT, session_id VARCHAR)"
-        )
-        return
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _unsessioned AS
             SELECT b._file, b._row, b.uuid, pi.person_id, b.timestamp
