@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from growthloop.ingest import loader
-from growthloop.ingest.coerce import base_type, coercion, type_class
+from growthloop.ingest.coerce import type_class
 from growthloop.ingest.readers import (
     JSON_COLUMN,
     ROW,
@@ -32,13 +32,19 @@ from growthloop.ingest.readers import (
     stage_csv,
 )
 from growthloop.ingest.rejects import Reject, clip, write_rejects
+from growthloop.ingest.source_rows import (
+    DEFERRED_ERROR,
+    Source,
+    from_typed_table,
+    set_checks,
+    typed_select,
+)
 from growthloop.ingest.sources import KINDS, ImportKind
 from growthloop.store.metadata import ImportRun, Project
 from growthloop.workspace import Workspace
 
 TYPED = "_typed"
 CSV_ROW = "_growthloop_record"  # rowid + 1 of a staged CSV table: the record number
-DEFERRED_ERROR = "growthloop: a value failed a deferred check"
 ProgressFn = Callable[[str, int, int], None]
 """Called as progress(what, done, total): bytes of a file being read, or a step name with 0, 0."""
 
@@ -65,20 +71,6 @@ class ImportSummary:
     rows_skipped: int = 0
     rejects_path: Path | None = None
     details: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Source:
-    src: SourceFile
-    relation: str  # view or temp table name
-    columns: dict[str, str]  # s_<target> -> type class
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
-    deferred: list[tuple[str, str, str]] = field(default_factory=list)
-    bad_expr: str = "NULL"
-    has_rejects: bool = False
-    is_view: bool = False  # a view over the file (Parquet, clean CSV), else a temporary table
-    typed: str | None = None  # a text source's typed table, once built (its text is dropped)
-    has_extra: bool = False  # columns beyond the targets, kept as properties (`_extra`)
 
 
 def import_files(
@@ -158,7 +150,7 @@ class _Plan:
     ) -> None:
         self.con, self.spec, self.tz, self.skip_bad = con, spec, tz, skip_bad
         self.progress = progress
-        self.sources: list[_Source] = []
+        self.sources: list[Source] = []
         self.rejects: list[Reject] = []
         self.rows = 0
         self.uuids_given = False
@@ -205,7 +197,7 @@ class _Plan:
             "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?", [name]
         ).fetchall()
         columns = {c: type_class(t) for c, t in types if c.startswith("s_")}
-        self.sources.append(_Source(src, name, columns, is_view=is_view, has_extra=bool(extras)))
+        self.sources.append(Source(src, name, columns, is_view=is_view, has_extra=bool(extras)))
         if src.format != "parquet":
             self._type_text(self.sources[-1], index)
 
@@ -334,11 +326,13 @@ class _Plan:
                 continue
             if self.progress:
                 self.progress(f"checking {source.src.path.name}", 0, 0)
-            self._set_checks(source, deferred_too)
+            set_checks(
+                self.spec, self.tz, source, skip_bad=self.skip_bad, deferred_too=deferred_too
+            )
             self._scan_checks(source)
         self.uuids_given = all(self._all_uuids(s) for s in self.sources)
 
-    def _scan_checks(self, source: _Source) -> None:
+    def _scan_checks(self, source: Source) -> None:
         limit = "" if self.skip_bad else " LIMIT 1"
         bad = self.con.execute(
             f"SELECT {ROW}, bad FROM (SELECT {ROW}, {source.bad_expr} AS bad"
@@ -348,45 +342,29 @@ class _Plan:
             self._reject(source, int(row), int(code))
         source.has_rejects = bool(bad)
 
-    def _all_uuids(self, source: _Source) -> bool:
+    def _all_uuids(self, source: Source) -> bool:
         if "s_uuid" not in source.columns:
             return False
         if source.typed is not None:
             return not _count(self.con, f"SELECT count(*) FROM {source.typed} WHERE t_uuid IS NULL")
         return not _count(self.con, f"SELECT count(*) FROM {source.relation} WHERE s_uuid IS NULL")
 
-    def _set_checks(self, source: _Source, deferred_too: bool) -> None:
-        """The source's checks: `problems` as one CASE (`bad_expr`, the index of the first
-        failing check), and the JSON checks `deferred` into building its typed rows."""
-        problems = [(c, f"s_{c} IS NULL", "missing value") for c in self.spec.required]
-        deferred: list[tuple[str, str, str]] = []
-        for col in self.spec.accepts:
-            if f"s_{col.name}" in source.columns:
-                co = coercion(col, source.columns[f"s_{col.name}"], self.tz)
-                if co.invalid == "false":
-                    continue
-                costly = base_type(col) == "JSON" and not (self.skip_bad or deferred_too)
-                (deferred if costly else problems).append((col.name, co.invalid, co.reason))
-        checks = " ".join(f"WHEN {cond} THEN {n}" for n, (_, cond, _) in enumerate(problems))
-        source.problems, source.deferred = problems, deferred
-        source.bad_expr = f"CASE {checks} END" if checks else "NULL"
-
-    def _type_text(self, source: _Source, index: int) -> None:
+    def _type_text(self, source: Source, index: int) -> None:
         """Parse and check a text source into its typed table, then drop the text: one parse,
         and only one file's text in memory at a time."""
         if self.progress:
             self.progress(f"checking {source.src.path.name}", 0, 0)
-        self._set_checks(source, deferred_too=False)
+        set_checks(self.spec, self.tz, source, skip_bad=self.skip_bad, deferred_too=False)
         table = f"{TYPED}_{index}"
         # A deferred check fails while the table is built, so every value in it is checked.
         try:
             self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS {self._typed_select(source, index, for_table=True)}"
+                f"CREATE OR REPLACE TEMP TABLE {table} AS {typed_select(self.spec, self.tz, source, index, for_table=True)}"
             )
         except duckdb.Error as exc:
             if DEFERRED_ERROR not in str(exc):
                 raise
-            self._set_checks(source, deferred_too=True)
+            set_checks(self.spec, self.tz, source, skip_bad=self.skip_bad, deferred_too=True)
             self._scan_checks(source)  # raises BadRowError, naming the value
             raise
         source.typed = table
@@ -405,7 +383,7 @@ class _Plan:
         self.check(deferred_too=True)
         raise ValueError("a value could not be stored, but checking found none")
 
-    def _reject(self, source: _Source, row: int, code: int) -> None:
+    def _reject(self, source: Source, row: int, code: int) -> None:
         column, _, reason = source.problems[code]
         cursor = self.con.execute(
             f"SELECT * EXCLUDE ({ROW}) FROM {source.relation} WHERE {ROW} = ?", [row]
@@ -424,56 +402,14 @@ class _Plan:
         """View `_typed` over every source: text sources' typed tables, and the typing
         expressions over Parquet views (DuckDB reads those files in parallel on each pass)."""
         selects = [
-            self._typed_select(source, index, for_table=False)
+            typed_select(self.spec, self.tz, source, index, for_table=False)
             if source.typed is None
-            else self._from_typed_table(source, source.typed)
+            else from_typed_table(self.spec, source, source.typed)
             for index, source in enumerate(self.sources)
         ]
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {TYPED} AS {' UNION ALL '.join(selects)}")
         row = self.con.execute(f"SELECT count(*) FROM {TYPED}").fetchall()[0]
         self.rows = int(row[0]) if row else 0
-
-    def _typed_select(self, source: _Source, index: int, for_table: bool) -> str:
-        """SELECT of a source's typed rows: `_file`, `_row`, `t_<target>` and `_extra`.
-
-        `for_table` leaves out the columns the source lacks (all NULL: 16 bytes a row each in
-        memory) and adds `_bad`, the code of the row's first failing check."""
-        values = []
-        for col in self.spec.accepts:
-            cls = source.columns.get(f"s_{col.name}")
-            if cls is None:
-                if not for_table:
-                    values.append(f"CAST(NULL AS {base_type(col)}) AS t_{col.name}")
-            else:
-                value = coercion(col, cls, self.tz).value
-                for name, invalid, _ in source.deferred:
-                    if name == col.name:
-                        value = (
-                            f"CASE WHEN {invalid} THEN CAST(error('{DEFERRED_ERROR}') AS"
-                            f" {base_type(col)}) ELSE {value} END"
-                        )
-                values.append(f"{value} AS t_{col.name}")
-        if self.spec.keep_extra_as_properties and not (for_table and not source.has_extra):
-            values.append("_extra")
-        if for_table:
-            values.append(f"CAST({source.bad_expr} AS INTEGER) AS _bad")
-        where = f" WHERE ({source.bad_expr}) IS NULL" if source.has_rejects else ""
-        return (
-            f"SELECT CAST({index} AS INTEGER) AS _file, {ROW} AS _row, {', '.join(values)}"
-            f" FROM {source.relation}{where}"
-        )
-
-    def _from_typed_table(self, source: _Source, table: str) -> str:
-        """SELECT of a typed table's rows in the columns of `_typed_select`."""
-        values = [
-            f"t_{col.name}"
-            if f"s_{col.name}" in source.columns
-            else f"CAST(NULL AS {base_type(col)}) AS t_{col.name}"
-            for col in self.spec.accepts
-        ]
-        if self.spec.keep_extra_as_properties:
-            values.append("_extra" if source.has_extra else "CAST(NULL AS JSON) AS _extra")
-        return f"SELECT _file, _row, {', '.join(values)} FROM {table}"
 
     def provided(self) -> frozenset[str]:
         """Targets that every source file gives a column for."""
@@ -491,7 +427,7 @@ class _Plan:
                 self.con.execute(f"DROP TABLE IF EXISTS {source.typed}")
             self._drop_source(source)
 
-    def _drop_source(self, source: _Source) -> None:
+    def _drop_source(self, source: Source) -> None:
         kind = "VIEW" if source.is_view else "TABLE"
         self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
         self.con.execute(f"DROP TABLE IF EXISTS {source.relation}_csv")  # under a CSV view
