@@ -357,10 +357,9 @@ class _Plan:
         set_checks(self.spec, self.tz, source, skip_bad=self.skip_bad, deferred_too=False)
         table = f"{TYPED}_{index}"
         # A deferred check fails while the table is built, so every value in it is checked.
+        select = typed_select(self.spec, self.tz, source, index, for_table=True)
         try:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS {typed_select(self.spec, self.tz, source, index, for_table=True)}"
-            )
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
         except duckdb.Error as exc:
             if DEFERRED_ERROR not in str(exc):
                 raise
