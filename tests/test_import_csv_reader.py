@@ -158,3 +158,42 @@ def test_bad_json_property_in_a_text_file_is_named(
     assert workspace.events().counts() == before
     summary = import_files(workspace, "events", [path], skip_bad=True)
     assert (summary.rows_stored, summary.rows_skipped) == (2, 1)
+
+
+def test_clean_file_is_typed_in_one_pass_numbered_by_rowid(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A clean CSV is typed straight from DuckDB's parallel reader, with no staged text; its
+    records are numbered by the typed table's rowid, which must follow the file: the first of
+    two rows with one uuid, far apart in a file both threads read, is the one stored."""
+    n = 400_000
+    header = "uuid,event,distinct_id,timestamp,note"
+    lines = [header] + [
+        f"{i:032x},view,u{i % 977},2026-01-01T00:00:{i % 60:02d}Z,{i}" for i in range(1, n + 1)
+    ]
+    lines[n - 1] = lines[n - 1].replace(f"{n - 1:032x}", f"{3:032x}", 1)  # repeats record 3
+    path = write(tmp_path / "big.csv", lines)
+    con = duckdb.connect()
+    plan = Plan(con, KINDS["events"], "UTC", False, None)
+    plan.add(detect(path), 0, {})
+    assert plan.sources[0].rowid_numbered and plan.sources[0].typed is not None
+    staged = "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '\\_src%' ESCAPE '\\'"
+    assert con.execute(staged).fetchall() == [(0,)]
+    plan.create_typed_view()
+    wrong = con.execute(
+        "SELECT count(*) FROM _typed WHERE CAST(_extra->>'$.note' AS BIGINT) <> _row"
+    ).fetchall()
+    assert wrong == [(0,)]
+    assert plan.rows == n
+    plan.drop()
+    summary = import_files(workspace, "events", [path])
+    assert (summary.rows_stored, summary.rows_duplicate) == (n - 1, 1)
+    notes = (
+        workspace.events()
+        .con.execute(
+            "SELECT properties->>'$.note' FROM events WHERE uuid = ?",
+            [f"{3:032x}"],
+        )
+        .fetchall()
+    )
+    assert notes == [("3",)]

@@ -26,6 +26,7 @@ from growthloop.ingest.readers import (
     FileFormatError,
     SourceFile,
     columns_of,
+    csv_relation,
     detect,
     iter_batches,
     raw_batch,
@@ -181,6 +182,8 @@ class _Plan:
             else []
         )
         name = f"_src_{index}"
+        if src.format == "csv" and self._fused_csv(src, index, name, targets, extras, header):
+            return
         if src.format == "parquet":
             self._parquet_view(src, name, targets, extras)
             is_view = True
@@ -200,6 +203,54 @@ class _Plan:
         self.sources.append(Source(src, name, columns, is_view=is_view, has_extra=bool(extras)))
         if src.format != "parquet":
             self._type_text(self.sources[-1], index)
+
+    def _fused_csv(
+        self,
+        src: SourceFile,
+        index: int,
+        name: str,
+        targets: dict[str, str],
+        extras: list[str],
+        header: list[str],
+    ) -> bool:
+        """Type and check a CSV file straight from DuckDB's reader into its typed table: one
+        pass, no staged text, records numbered by the table's rowid. Every check is deferred,
+        so a bad value stops the pass; then (or when the reader declines the file) nothing is
+        left behind and False sends the file to the staged path, which names every bad row."""
+        rel = csv_relation(self.con, src, header)
+        if rel is None:
+            return False
+        self._source_view(rel, name, targets, extras, duckdb.ConstantExpression(None))
+        source = Source(
+            src,
+            name,
+            {f"s_{t}": "string" for t in targets},
+            is_view=True,
+            has_extra=bool(extras),
+            rowid_numbered=True,
+        )
+        if self.progress:
+            self.progress(f"checking {src.path.name}", 0, 0)
+        set_checks(
+            self.spec, self.tz, source, skip_bad=False, deferred_too=False, all_deferred=True
+        )
+        table = f"{TYPED}_{index}"
+        select = typed_select(self.spec, self.tz, source, index, for_table=True)
+        try:
+            # Insertion order is kept, so rowid + 1 is the record number.
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error:
+            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            self._drop_source(source)
+            return False
+        source.typed = table
+        self.sources.append(source)
+        self._drop_source(source)
+        if self.progress:
+            self.progress(src.path.name, src.size, src.size)
+        return True
 
     def _parquet_view(
         self, src: SourceFile, name: str, targets: dict[str, str], extras: list[str]

@@ -249,24 +249,42 @@ def _json_batch(lines: list[str], numbers: list[int]) -> pa.RecordBatch:
     )
 
 
-def stage_csv(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str], table: str
-) -> str | None:
-    """Read a CSV file with DuckDB's own (parallel) reader into temporary table `table`, every
-    column as text with the Arrow reader's null rules (unquoted empty fields and `CSV_NULLS`
-    are NULL, quoted ones are text); returns its name, or None (and no table) when the strict
-    reader declines the file or sees other columns than `header`. Insertion order is kept,
-    so a row's rowid + 1 is its record number."""
+def _read_csv(src: SourceFile) -> tuple[str, dict[str, object]]:
+    """DuckDB's own (parallel) reader over a CSV file, every column as text with the Arrow
+    reader's null rules (unquoted empty fields and `CSV_NULLS` are NULL, quoted ones are text)."""
     options = (
         f"all_varchar = true, header = true, delim = '{delimiter_of(src)}', quote = '\"',"
         " escape = '\"', strict_mode = true, allow_quoted_nulls = false, nullstr = $nulls,"
         f" compression = '{'gzip' if src.gzipped else 'none'}'"
     )
+    return f"SELECT * FROM read_csv($p, {options})", {"p": str(src.path), "nulls": CSV_NULLS}
+
+
+def csv_relation(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str]
+) -> duckdb.DuckDBPyRelation | None:
+    """A relation over the file as `_read_csv` reads it, or None when DuckDB's sniffer declines
+    the file or sees other columns than `header`. Reading it may still fail on a malformed
+    record further on. In a CREATE TABLE AS, insertion order is kept, so a row's rowid + 1 is
+    its record number."""
+    sql, params = _read_csv(src)
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv($p, {options})",
-            {"p": str(src.path), "nulls": CSV_NULLS},
-        )
+        rel = con.sql(sql, params=params)
+    except duckdb.Error:
+        return None
+    return rel if rel.columns == header else None
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str], table: str
+) -> str | None:
+    """Read a CSV file with DuckDB's own reader (`_read_csv`) into temporary table `table`;
+    returns its name, or None (and no table) when the strict reader declines the file or sees
+    other columns than `header`. Insertion order is kept, so a row's rowid + 1 is its record
+    number."""
+    sql, params = _read_csv(src)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", params)
         if con.table(table).columns == header:
             return table
     except duckdb.Error:
