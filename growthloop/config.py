@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use per event store before it spills to disk.",
     )
+    import_memory_limit: str = Field(
+        default="33%",
+        pattern=r"^([0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)|[1-9][0-9]?%)$",
+        description="Memory DuckDB may use while a file import runs, instead of"
+        " duckdb_memory_limit: a size, or a share of this machine's memory. An import holds"
+        " every typed row until it stores them all; past this limit they spill to disk.",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Address of the web app, for links in mail."
     )
@@ -145,3 +152,24 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
     if data_dir is not None:
         overrides["data_dir"] = Path(data_dir)
     return Settings(**overrides)
+
+
+_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS.update({"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40})
+
+
+def memory_bytes(limit: str) -> int:
+    """A memory limit setting (`4GB`, `33%` of this machine's memory) in bytes."""
+    text = limit.strip()
+    if text.endswith("%"):
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return int(physical * float(text[:-1]) / 100)
+    number = text.rstrip("KMGTiB").strip()
+    return int(float(number) * _UNITS[text[len(number) :].strip()])
+
+
+def import_memory_limit(settings: Settings) -> str:
+    """The memory limit a file import runs with: import_memory_limit, or duckdb_memory_limit
+    when that is larger."""
+    limits = (settings.import_memory_limit, settings.duckdb_memory_limit)
+    return max(limits, key=memory_bytes)

@@ -181,3 +181,19 @@ def test_sessions_split_on_30_minute_gaps_across_batches(
         .fetchone()
     )
     assert last is not None and last[0] == sessions[5]  # continues the stored session
+
+
+def test_a_repeated_identify_in_one_import_is_not_applied(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The second row with a uuid is left out, and so are its identity link and `$set`."""
+    uuid = "0190f5a2-0000-7000-8000-000000000001"
+    first = ev("$identify", "user_1", 10, **{"$anon_distinct_id": "anon_a", "$set": {"tier": 1}})
+    again = ev("$identify", "user_1", 11, **{"$anon_distinct_id": "anon_b", "$set": {"tier": 2}})
+    rows = [dict(first, uuid=uuid), ev("$pageview", "anon_b", 1), dict(again, uuid=uuid)]
+    load(workspace, tmp_path, "dup", rows)
+    assert persons_of(workspace) == {"anon_a": "user_1", "anon_b": "anon_b", "user_1": "user_1"}
+    tier = workspace.events().con.execute(
+        "SELECT properties->>'tier' FROM persons WHERE person_id = 'user_1'"
+    )
+    assert tier.fetchall() == [("1",)]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
 
-from growthloop.config import load_settings
+from growthloop.config import load_settings, memory_bytes
+from growthloop.ingest.files import BadRowError, import_files
 from growthloop.store.events import EventStore, StoreInUseError
 from growthloop.store.schema import TABLES
 from growthloop.workspace import Workspace
@@ -89,6 +92,42 @@ def test_event_store_memory_limit_from_settings(tmp_path: Path) -> None:
         assert got == [("488.2 MiB",)]  # DuckDB shows 512 MB in MiB
     with pytest.raises(ValidationError, match="duckdb_memory_limit"):
         load_settings(tmp_path, duckdb_memory_limit="lots")
+
+
+def test_an_import_runs_with_the_import_memory_limit(tmp_path: Path) -> None:
+    """While an import runs, the store has import_memory_limit (or duckdb_memory_limit when
+    larger); afterwards, duckdb_memory_limit again, also when the import fails."""
+    path = tmp_path / "e.csv"
+    path.write_text("event,distinct_id,timestamp\nview,a,2026-01-01 10:00\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("event,distinct_id,timestamp\nview,a,yesterday\n")
+    seen: list[object] = []
+    limit = "SELECT current_setting('memory_limit')"
+    for import_limit, during in (("1GB", "953.6 MiB"), ("256MB", "488.2 MiB")):
+        with Workspace.open(
+            tmp_path / import_limit, duckdb_memory_limit="512MB", import_memory_limit=import_limit
+        ) as ws:
+            con = ws.events().con
+            seen.clear()
+
+            def note(*_: object, con: duckdb.DuckDBPyConnection = con) -> None:
+                seen.append(con.execute(limit).fetchall()[0])
+
+            import_files(ws, "events", [path], progress=note)
+            assert seen[-1] == (during,)
+            assert con.execute(limit).fetchall() == [("488.2 MiB",)]
+            with pytest.raises(BadRowError):
+                import_files(ws, "events", [bad])
+            assert con.execute(limit).fetchall() == [("488.2 MiB",)]
+    with pytest.raises(ValidationError, match="import_memory_limit"):
+        load_settings(tmp_path, import_memory_limit="150%")
+
+
+def test_memory_bytes() -> None:
+    assert memory_bytes("4GB") == 4 * 10**9
+    assert memory_bytes("1.5 GiB") == 3 * 2**29
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert memory_bytes("50%") == physical // 2
 
 
 def test_threads_opening_the_store_at_once_share_one(workspace: Workspace) -> None:

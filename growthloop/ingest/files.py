@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import pyarrow as pa
 
+from growthloop.config import import_memory_limit
 from growthloop.ingest import loader
 from growthloop.ingest.coerce import type_class
 from growthloop.ingest.readers import (
@@ -101,6 +102,8 @@ def import_files(
     store = ws.events(project)
     plan = _Plan(store.con, spec, tz, skip_bad, progress)
     summary = ImportSummary(kind, [str(s.path) for s in sources])
+    # A bulk load holds every typed row until it stores them: it gets a limit of its own.
+    store.con.execute("SET memory_limit = ?", [import_memory_limit(ws.settings)])
     try:
         for index, src in enumerate(sources):
             plan.add(src, index, dict(mapping or {}))
@@ -119,6 +122,7 @@ def import_files(
             raise
     finally:
         plan.drop()
+        store.con.execute("SET memory_limit = ?", [ws.settings.duckdb_memory_limit])
     summary.rows_read = plan.rows + len(plan.rejects)
     summary.rows_skipped = len(plan.rejects)
     summary.rows_stored, summary.rows_duplicate = counts.stored, counts.duplicate
