@@ -15,7 +15,8 @@ from growthloop.store.schema import Column
 
 _NUMBER = r"'^\s*[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$'"
 _INTEGER = r"'^\s*[-+]?[0-9]+\s*$'"
-_OFFSET = r"'(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+# A UTC offset right after a time of day (a bare date's "-01" is not one).
+_OFFSET = r"'[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$'"
 _EARLIEST, _LATEST = "TIMESTAMP '1990-01-01'", "TIMESTAMP '2100-01-01'"
 _INTEGER_TYPES = {
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
@@ -104,8 +105,10 @@ def _timestamp(s: str, t: str, zone: str) -> Coercion:
         value = _epoch(f"CAST({s} AS DOUBLE)")
     else:
         text = f"trim(CAST({s} AS VARCHAR))"
+        # ISO 8601 in UTC ('...Z'), the commonest export, first: it skips both patterns.
         value = (
-            f"CASE WHEN regexp_matches({text}, {_NUMBER}) THEN {_epoch(f'TRY_CAST({text} AS DOUBLE)')}"
+            f"CASE WHEN suffix({text}, 'Z') THEN timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
+            f" WHEN regexp_matches({text}, {_NUMBER}) THEN {_epoch(f'TRY_CAST({text} AS DOUBLE)')}"
             f" WHEN regexp_matches({text}, {_OFFSET})"
             f" THEN timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
             f" ELSE timezone('UTC', timezone({zone}, TRY_CAST({text} AS TIMESTAMP))) END"
@@ -160,9 +163,8 @@ def _json(s: str, t: str, want: str) -> Coercion:
     else:
         # Valid JSON whose first character opens an object (array): one parse, not two.
         opener = "{" if want == "OBJECT" else "["
-        invalid = (
-            f"{s} IS NOT NULL AND ({value} IS NULL"
-            f" OR NOT starts_with(ltrim(CAST({s} AS VARCHAR)), '{opener}'))"
-        )
+        text = f"CAST({s} AS VARCHAR)"
+        opens = f"(starts_with({text}, '{opener}') OR starts_with(ltrim({text}), '{opener}'))"
+        invalid = f"{s} IS NOT NULL AND ({value} IS NULL OR NOT {opens})"
     noun = "a JSON object" if want == "OBJECT" else "a JSON array"
     return Coercion(value, invalid, f"not {noun}")
