@@ -1,6 +1,7 @@
 """Import benchmark: the demo exported to Parquet and CSV files, imported by growthloop, with
-DuckDB's own bulk load (the floor under any DuckDB-based import) and chdb (ClickHouse
-MergeTree ordered by distinct_id, timestamp) measured on the same files in the same run.
+DuckDB's own bulk load and chdb (ClickHouse MergeTree ordered by distinct_id, timestamp)
+measured on the same files in the same run. For Parquet, `events-floor` inserts the files'
+columns as they are into growthloop's own `events` table: the floor under any import into it.
 
     .venv/bin/python -m bench.import_bench --size large
 
@@ -83,6 +84,8 @@ def child(task: dict[str, object]) -> None:
 
         with Workspace.open(target) as ws:
             rows = import_files(ws, "events", files).rows_stored
+    elif what == "events-floor":
+        rows = _events_floor(target, files)
     elif what.startswith("duckdb"):
         import duckdb
 
@@ -112,6 +115,36 @@ def child(task: dict[str, object]) -> None:
     shutil.rmtree(target, ignore_errors=True)
 
 
+def _events_floor(target: Path, files: list[str]) -> int:
+    """The floor under any import into growthloop's store: the Parquet files' columns inserted
+    as they are into a fresh store's `events` table (its own DDL and compression), with no
+    checks, identity, sessions, attribution or deduplication."""
+    from growthloop.store.events import EventStore
+    from growthloop.store.schema import EVENTS
+
+    as_is = {
+        "uuid": "uuid::UUID",
+        "person_id": "distinct_id",
+        "timestamp": "timezone('UTC', timestamp)",
+        "properties": "properties::JSON",
+        "path": "url",
+        "referrer_domain": "referrer",
+        "channel": "utm_source",
+        "utm_content": "NULL",
+        "utm_term": "NULL",
+        "inserted_at": "timezone('UTC', now())",
+    }
+    cols = [c.name for c in EVENTS.columns]
+    select = ", ".join(as_is.get(c, c) for c in cols)
+    with EventStore(target / "events.duckdb", memory_limit="4GB") as store:
+        store.con.execute(
+            f"INSERT INTO events ({', '.join(cols)}) SELECT {select} FROM read_parquet($f)",
+            {"f": files},
+        )
+        store.con.execute("CHECKPOINT")
+        return store.count("events")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="large", choices=["small", "medium", "large"])
@@ -134,6 +167,8 @@ def main() -> None:
         size_mb = sum(p.stat().st_size for p in paths) / 2**20
         results = {}
         engines = ["growthloop", "duckdb"] + ([] if args.skip_chdb else ["chdb"])
+        if fmt == "Parquet":
+            engines.append("events-floor")
         for engine in engines:
             task = {"what": engine, "files": [str(p) for p in paths], "target": str(work / engine)}
             results[engine] = run_child(task)
