@@ -3,7 +3,7 @@
 Each file becomes a source relation with columns `s_<target>` (a view straight over Parquet; a
 temporary table of the raw text for CSV and JSON Lines). A text source is typed and checked into
 a table of its own as soon as it is read, and its text dropped, so only one file's text is held
-at a time. Every value is checked before anything is stored: the first bad value stops the
+at a time; a clean CSV file is typed straight from DuckDB's reader, with no staged text. Every value is checked before anything is stored: the first bad value stops the
 import (or, with skip_bad, bad rows go to a rejects file). Storing then happens in one DuckDB
 transaction (loader.py) from the view `_typed` over all sources.
 """
@@ -11,7 +11,6 @@ transaction (loader.py) from the view `_typed` over all sources.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,7 +32,8 @@ from growthloop.ingest.readers import (
     raw_batch,
     stage_csv,
 )
-from growthloop.ingest.rejects import Reject, clip, write_rejects
+from growthloop.ingest.rejects import BadRowError, Reject, clip, write_rejects
+from growthloop.ingest.runs import ImportSummary, record_run
 from growthloop.ingest.source_rows import (
     DEFERRED_ERROR,
     Source,
@@ -42,37 +42,12 @@ from growthloop.ingest.source_rows import (
     typed_select,
 )
 from growthloop.ingest.sources import KINDS, ImportKind
-from growthloop.store.metadata import ImportRun, Project
 from growthloop.workspace import Workspace
 
 TYPED = "_typed"
 CSV_ROW = "_growthloop_record"  # rowid + 1 of a staged CSV table: the record number
 ProgressFn = Callable[[str, int, int], None]
 """Called as progress(what, done, total): bytes of a file being read, or a step name with 0, 0."""
-
-
-class BadRowError(ValueError):
-    """A value that cannot be stored; nothing of the import was stored."""
-
-    def __init__(self, place: str, column: str, value: object, reason: str) -> None:
-        self.place, self.column, self.value, self.reason = place, column, value, reason
-        advice = "nothing was imported (fix the row, or use --skip-bad to import the good rows)"
-        if reason == "missing value":
-            super().__init__(f"{place}: column {column!r} is empty but required; {advice}")
-        else:
-            super().__init__(f"{place}: column {column!r}: {value!r} is {reason}; {advice}")
-
-
-@dataclass
-class ImportSummary:
-    kind: str
-    files: list[str]
-    rows_read: int = 0
-    rows_stored: int = 0
-    rows_duplicate: int = 0
-    rows_skipped: int = 0
-    rejects_path: Path | None = None
-    details: dict[str, int] = field(default_factory=dict)
 
 
 def import_files(
@@ -129,7 +104,7 @@ def import_files(
     summary.details = counts.details
     if plan.rejects:
         summary.rejects_path = write_rejects(ws.settings.data_dir, kind, plan.rejects, rejects_path)
-    _record_run(ws, project, summary)
+    record_run(ws, project, summary)
     return summary
 
 
@@ -401,8 +376,12 @@ class _Plan:
         if "s_uuid" not in source.columns:
             return False
         if source.typed is not None:
-            return not _count(self.con, f"SELECT count(*) FROM {source.typed} WHERE t_uuid IS NULL")
-        return not _count(self.con, f"SELECT count(*) FROM {source.relation} WHERE s_uuid IS NULL")
+            return not loader.count_rows(
+                self.con, f"SELECT count(*) FROM {source.typed} WHERE t_uuid IS NULL"
+            )
+        return not loader.count_rows(
+            self.con, f"SELECT count(*) FROM {source.relation} WHERE s_uuid IS NULL"
+        )
 
     def _type_text(self, source: Source, index: int) -> None:
         """Parse and check a text source into its typed table, then drop the text: one parse,
@@ -485,28 +464,6 @@ class _Plan:
         kind = "VIEW" if source.is_view else "TABLE"
         self.con.execute(f"DROP {kind} IF EXISTS {source.relation}")
         self.con.execute(f"DROP TABLE IF EXISTS {source.relation}_csv")  # under a CSV view
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    rows = con.execute(sql).fetchall()
-    row = rows[0] if rows else None
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _record_run(ws: Workspace, project: str | None, summary: ImportSummary) -> None:
-    project_row: Project = ws.ensure_project(project or ws.settings.default_project)
-    with ws.sessions.begin() as session:
-        session.add(
-            ImportRun(
-                project_id=project_row.id,
-                kind=summary.kind,
-                files=summary.files,
-                rows_read=summary.rows_read,
-                rows_stored=summary.rows_stored,
-                rows_skipped=summary.rows_skipped,
-                rows_duplicate=summary.rows_duplicate,
-            )
-        )
 
 
 __all__ = ["BadRowError", "FileFormatError", "ImportSummary", "Reject", "import_files"]

@@ -43,7 +43,8 @@ def store_typed(
     return _store_keyed(store, spec, typed, settings.currency)
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+def count_rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The single number a `SELECT count(*) ...` gives (0 for none)."""
     rows = con.execute(sql).fetchall()
     row = rows[0] if rows else None
     return int(row[0]) if row and row[0] is not None else 0
@@ -69,11 +70,11 @@ def _store_keyed(store: EventStore, spec: ImportKind, typed: str, currency: str)
     )
     match = " AND ".join(f"t.{k} = k.{k}" for k in table.key)
     with store.transaction():
-        replaced = _count(con, f"SELECT count(*) FROM {table.name} t JOIN _keyed k ON {match}")
+        replaced = count_rows(con, f"SELECT count(*) FROM {table.name} t JOIN _keyed k ON {match}")
         con.execute(f"DELETE FROM {table.name} t USING _keyed k WHERE {match}")
         con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM _keyed")
-    stored = _count(con, "SELECT count(*) FROM _keyed")
-    total = _count(con, f"SELECT count(*) FROM {typed}")
+    stored = count_rows(con, "SELECT count(*) FROM _keyed")
+    total = count_rows(con, f"SELECT count(*) FROM {typed}")
     con.execute("DROP TABLE _keyed")
     return StoreCounts(stored - replaced, total - stored + replaced, {"replaced": replaced})
 
@@ -86,7 +87,7 @@ def _store_orders(store: EventStore, typed: str, currency: str) -> StoreCounts:
         ANTI JOIN orders o ON o.order_id = s.t_order_id
         QUALIFY row_number() OVER (PARTITION BY t_order_id ORDER BY {_ORDER}) = 1"""
     )
-    total = _count(con, f"SELECT count(*) FROM {typed}")
+    total = count_rows(con, f"SELECT count(*) FROM {typed}")
     with store.transaction():
         identity.ensure_buyers(con, "_orders", "t_distinct_id", "t_timestamp")
         con.execute(
@@ -98,7 +99,7 @@ def _store_orders(store: EventStore, typed: str, currency: str) -> StoreCounts:
                    t_campaign AS campaign, timezone('UTC', now()) AS inserted_at
             FROM _orders o JOIN person_identities pi ON pi.distinct_id = o.t_distinct_id"""
         )
-    stored = _count(con, "SELECT count(*) FROM _orders")
+    stored = count_rows(con, "SELECT count(*) FROM _orders")
     con.execute("DROP TABLE _orders")
     return StoreCounts(stored, total - stored)
 
@@ -112,9 +113,9 @@ def _store_events(
 ) -> StoreCounts:
     con = store.con
     enrich.create_base_view(con, typed, "_ev", provided, uuids_given=uuids_given)
-    total = _count(con, "SELECT count(*) FROM _ev")
+    total = count_rows(con, "SELECT count(*) FROM _ev")
     _find_duplicates(con, "_ev", "_skip", any_stored=store.count("events") > 0)
-    skipped = _count(con, "SELECT count(*) FROM _skip")
+    skipped = count_rows(con, "SELECT count(*) FROM _skip")
     # Every pass below reads `_new`: without rows to skip it is `_ev` itself, no anti join.
     skip = " ANTI JOIN _skip k ON k._file = e._file AND k._row = e._row" if skipped else ""
     con.execute(f"CREATE OR REPLACE TEMP VIEW _new AS SELECT e.* FROM _ev e{skip}")
@@ -125,7 +126,7 @@ def _store_events(
             identity.special_rows(con, "_new", "_special")
             details.update(identity.resolve(con, "_new", "_special"))
             sessions.assign(con, "_new", "_sess", settings.session_timeout_minutes)
-            _insert_events(con, sessions_made=_count(con, "SELECT count(*) FROM _sess") > 0)
+            _insert_events(con, sessions_made=count_rows(con, "SELECT count(*) FROM _sess") > 0)
             identity.apply_person_properties(con, "_special")
     finally:
         for name in ("_new", "_ev"):
@@ -142,7 +143,7 @@ def _find_duplicates(con: duckdb.DuckDBPyConnection, base: str, out: str, any_st
         SELECT uuid FROM {base} GROUP BY uuid HAVING count(*) > 1"""
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {out} (_file INTEGER, _row BIGINT)")
-    if _count(con, "SELECT count(*) FROM _repeated"):  # a second pass only when needed
+    if count_rows(con, "SELECT count(*) FROM _repeated"):  # a second pass only when needed
         con.execute(
             f"""INSERT INTO {out}
             SELECT _file, _row FROM {base} SEMI JOIN _repeated r USING (uuid)

@@ -38,3 +38,15 @@ def write_rejects(data_dir: Path, kind: str, rejects: list[Reject], path: Path |
             record = json.dumps(r.record, default=str, ensure_ascii=False)
             writer.writerow([r.place, r.column, r.value, r.reason, record])
     return path
+
+
+class BadRowError(ValueError):
+    """A value that cannot be stored; nothing of the import was stored."""
+
+    def __init__(self, place: str, column: str, value: object, reason: str) -> None:
+        self.place, self.column, self.value, self.reason = place, column, value, reason
+        advice = "nothing was imported (fix the row, or use --skip-bad to import the good rows)"
+        if reason == "missing value":
+            super().__init__(f"{place}: column {column!r} is empty but required; {advice}")
+        else:
+            super().__init__(f"{place}: column {column!r}: {value!r} is {reason}; {advice}")
