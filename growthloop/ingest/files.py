@@ -3,9 +3,10 @@
 Each file becomes a source relation with columns `s_<target>` (a view straight over Parquet; a
 temporary table of the raw text for CSV and JSON Lines). A text source is typed and checked into
 a table of its own as soon as it is read, and its text dropped, so only one file's text is held
-at a time; a clean CSV file is typed straight from DuckDB's reader, with no staged text. Every value is checked before anything is stored: the first bad value stops the
-import (or, with skip_bad, bad rows go to a rejects file). Storing then happens in one DuckDB
-transaction (loader.py) from the view `_typed` over all sources.
+at a time; a clean CSV file is typed straight from DuckDB's reader, with no staged text. Every
+value is checked before anything is stored: the first bad value stops the import (or, with
+skip_bad, bad rows go to a rejects file). Storing then happens in one DuckDB transaction
+(loader.py) from the view `_typed` over all sources.
 """
 
 from __future__ import annotations
