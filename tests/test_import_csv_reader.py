@@ -3,6 +3,7 @@ reader (which names the bad line). Both must give the same text values and recor
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 from pathlib import Path
@@ -110,6 +111,17 @@ def test_bad_value_after_a_multiline_record_names_its_line(
     assert workspace.events().count("events") == before
     summary = import_files(workspace, "events", [path], skip_bad=True)
     assert (summary.rows_stored, summary.rows_skipped) == (9, 1)
+    assert summary.rejects_path is not None
+    with open(summary.rejects_path, newline="", encoding="utf-8") as fh:
+        (reject,) = list(csv.DictReader(fh))
+    # The record is the file's row: its extra columns by their own names.
+    assert json.loads(reject["record"]) == {
+        "event": "view",
+        "distinct_id": "u6",
+        "timestamp": "yesterday",
+        "note": "x",
+        "plan": "y",
+    }
     notes = (
         workspace.events()
         .con.execute("SELECT properties->>'$.note' FROM events WHERE distinct_id = 'u2'")

@@ -11,6 +11,7 @@ skip_bad, bad rows go to a rejects file). Storing then happens in one DuckDB tra
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -429,7 +430,10 @@ class _Plan:
         place = source.src.place(row)
         if not self.skip_bad:
             raise BadRowError(place, column, value, reason)
+        # The file's own columns beyond the targets are one JSON object, `_extra`: unpack it.
+        extra = values.pop("_extra", None)
         shown = {k.removeprefix("s_"): v for k, v in values.items()}
+        shown.update(json.loads(extra) if isinstance(extra, str) else extra or {})
         self.rejects.append(Reject(place, column, value, reason, shown))
 
     def create_typed_view(self) -> None:
