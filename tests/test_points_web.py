@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,17 @@ from growthloop.ingest.files import import_files
 from growthloop.web.app import create_app
 from growthloop.workspace import Workspace
 
-PURCHASES = [("amy", "2026-11-02 02:00:00", 120.5), ("amy", "2026-11-03 02:00:00", 80.0),
-             ("bob", "2026-11-03 03:00:00", 19.99)]  # fmt: skip
+# Days counted from ten days ago: a redemption happens now, and must find the purchases' 30-day
+# lots unexpired whatever day the suite runs.
+BASE = datetime.now(UTC).date() - timedelta(days=10)
+
+
+def day(n: int) -> str:
+    return (BASE + timedelta(days=n)).isoformat()
+
+
+PURCHASES = [("amy", f"{day(1)} 02:00:00", 120.5), ("amy", f"{day(2)} 02:00:00", 80.0),
+             ("bob", f"{day(2)} 03:00:00", 19.99)]  # fmt: skip
 
 
 def write_events(path: Path) -> Path:
@@ -78,10 +88,10 @@ def test_points_api_and_growth_page(env: tuple[Workspace, dict[str, TestClient],
     assert bad.status_code == 422 and "per_amount" in bad.json()["detail"]
     level = {"name": "Silver", "basis": "points", "threshold": 150, "benefits": "free shipping"}
     assert op.post(f"/api/points/levels{q}", json=level).status_code == 201
-    award = op.post(f"/api/points/award{q}", json={"from": "2026-11-01", "to": "2026-11-05"})
+    award = op.post(f"/api/points/award{q}", json={"from": day(0), "to": day(4)})
     assert award.json()["entries"] == 3 and award.json()["points"] == 120 + 80 + 19
     assert award.json()["level_changes"] == 1  # amy: 200 >= 150
-    again = op.post(f"/api/points/award{q}", json={"from": "2026-11-01", "to": "2026-11-05"})
+    again = op.post(f"/api/points/award{q}", json={"from": day(0), "to": day(4)})
     assert again.json()["entries"] == 0
     amy = viewer.get(f"/api/points/accounts/amy{q}").json()
     assert (amy["balance"], amy["earned"], amy["level"], amy["spend"]) == (
@@ -110,10 +120,7 @@ def test_points_api_and_growth_page(env: tuple[Workspace, dict[str, TestClient],
     assert "amy: balance 200, lifetime earned 200, level Silver" in page.text
     assert "order-9" in page.text and "rule:" in page.text
     assert (
-        viewer.post(
-            f"/growth/award{q}", data={"first": "2026-11-01", "last": "2026-11-02"}
-        ).status_code
-        == 403
+        viewer.post(f"/growth/award{q}", data={"first": day(0), "last": day(1)}).status_code == 403
     )
 
 
@@ -140,17 +147,17 @@ def test_points_and_referral_commands(tmp_path: Path, metadata_url: str) -> None
         )  # fmt: skip
     p = ["--project", slug]
     run: Any = lambda *a: cli(*a, *p, data=data, metadata_url=metadata_url)  # noqa: E731
-    out = run("points", "award", "--from", "2026-11-01", "--to", "2026-11-05")
+    out = run("points", "award", "--from", day(0), "--to", day(4))
     assert out.exit_code == 0, out.output
     assert "3 awards (219 points, 0 capped)" in out.stdout
-    assert "0 awards" in run("points", "award", "--from", "2026-11-01", "--to", "2026-11-05").stdout
+    assert "0 awards" in run("points", "award", "--from", day(0), "--to", day(4)).stdout
     assert "entry" in run("points", "redeem", "amy", "150", "--key", "o-1").stdout
     refused = run("points", "redeem", "amy", "51", "--key", "o-2")
     assert refused.exit_code == 1 and "balance 50 is less than the 51" in refused.stderr
     # amy's second lot (50 left) and bob's lot (19) are past their 30 days
-    assert "2 lots expired" in run("points", "expire", "--at", "2026-12-04T00:00").stdout
+    assert "2 lots expired" in run("points", "expire", "--at", f"{day(33)}T00:00").stdout
     assert "amy: balance 0, earned 200" in run("points", "balance", "amy").stdout
     assert "buy: purchase -> 1 per 1.00 of revenue valid 30d" in run("points", "rules").stdout
     assert run("referral", "code", "amy").stdout.split()[1].startswith("https://")
-    stats = run("referral", "stats", "--from", "2026-11-01", "--to", "2026-11-05")
+    stats = run("referral", "stats", "--from", day(0), "--to", day(4))
     assert "K-factor - = 0 referral signups / 0 users" in stats.stdout
