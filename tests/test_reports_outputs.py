@@ -47,6 +47,9 @@ def test_viewer_reads_the_weekly_page_and_downloads_xlsx(report_demo: Demo) -> N
     assert client.get("/reports/weekly", follow_redirects=False).status_code in (302, 303, 401)
     _, password = add_user(report_demo.ws, "report-viewer", "viewer")
     login(client, "report-viewer", password)
+    typed = client.get("/reports?week=2026-11-12&lang=en", follow_redirects=False)
+    assert typed.status_code == 303
+    assert typed.headers["location"] == "/reports/weekly?week=2026-11-12&lang=en"
     page = client.get("/reports/weekly", params={"week": "2026-11-12", "lang": "en"})
     assert page.status_code == 200, page.text
     html = page.text

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import ibis
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from growthloop.analytics import QueryContext
 from growthloop.analytics.kpis import last_data_day
@@ -59,6 +59,13 @@ def _weekly(request: Request, project: CurrentProject, week: str | None) -> Week
 
 def _filename(report: Report, suffix: str) -> str:
     return report.file_stem + suffix
+
+
+@router.get("/reports")
+def reports_index(principal: Viewer, request: Request) -> Response:
+    """/reports, as a user types it: the weekly report, with the same query."""
+    query = request.url.query
+    return RedirectResponse("/reports/weekly" + (f"?{query}" if query else ""), status_code=303)
 
 
 @router.get("/reports/weekly")
