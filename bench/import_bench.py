@@ -115,6 +115,21 @@ def child(task: dict[str, object]) -> None:
     shutil.rmtree(target, ignore_errors=True)
 
 
+# The file column (or expression) each `events` column is written from in the floor runs.
+FLOOR_SOURCES = {
+    "uuid": "uuid::UUID",
+    "person_id": "distinct_id",
+    "timestamp": "timezone('UTC', timestamp)",
+    "properties": "properties::JSON",
+    "path": "url",
+    "referrer_domain": "referrer",
+    "channel": "utm_source",
+    "utm_content": "NULL",
+    "utm_term": "NULL",
+    "inserted_at": "timezone('UTC', now())",
+}
+
+
 def _events_floor(target: Path, files: list[str]) -> int:
     """The floor under any import into growthloop's store: the Parquet files' columns inserted
     as they are into a fresh store's `events` table (its own DDL and compression), with no
@@ -122,20 +137,8 @@ def _events_floor(target: Path, files: list[str]) -> int:
     from growthloop.store.events import EventStore
     from growthloop.store.schema import EVENTS
 
-    as_is = {
-        "uuid": "uuid::UUID",
-        "person_id": "distinct_id",
-        "timestamp": "timezone('UTC', timestamp)",
-        "properties": "properties::JSON",
-        "path": "url",
-        "referrer_domain": "referrer",
-        "channel": "utm_source",
-        "utm_content": "NULL",
-        "utm_term": "NULL",
-        "inserted_at": "timezone('UTC', now())",
-    }
     cols = [c.name for c in EVENTS.columns]
-    select = ", ".join(as_is.get(c, c) for c in cols)
+    select = ", ".join(FLOOR_SOURCES.get(c, c) for c in cols)
     with EventStore(target / "events.duckdb", memory_limit="4GB") as store:
         store.con.execute(
             f"INSERT INTO events ({', '.join(cols)}) SELECT {select} FROM read_parquet($f)",
